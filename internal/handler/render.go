@@ -1,0 +1,89 @@
+package handler
+
+import (
+	"math"
+
+	"github.com/pktvisor-go/pktvisor/internal/sketch"
+	"github.com/pktvisor-go/pktvisor/internal/window"
+)
+
+// Set stores v at the nested path of m, creating objects on the way
+// (pktvisor nests JSON by metric name parts).
+func Set(m map[string]any, v any, path ...string) {
+	for _, p := range path[:len(path)-1] {
+		next, ok := m[p].(map[string]any)
+		if !ok {
+			next = map[string]any{}
+			m[p] = next
+		}
+		m = next
+	}
+	m[path[len(path)-1]] = v
+}
+
+// PeriodJSON renders pktvisor's period block: start_ts and length in
+// whole seconds.
+func PeriodJSON(p window.Period) map[string]any {
+	return map[string]any{
+		"start_ts": p.StartTS / 1e9,
+		"length":   int64(math.Round(float64(p.Length) / 1e9)),
+	}
+}
+
+// QuantileJSON renders p50/p90/p95/p99, or nil when the sketch is empty
+// (pktvisor omits the key then).
+func QuantileJSON(q *sketch.Quantile) map[string]any {
+	if q == nil || q.N() == 0 {
+		return nil
+	}
+	return map[string]any{
+		"p50": number(q.Quantile(0.5)),
+		"p90": number(q.Quantile(0.9)),
+		"p95": number(q.Quantile(0.95)),
+		"p99": number(q.Quantile(0.99)),
+	}
+}
+
+// SetQuantile stores QuantileJSON(q) at path unless the sketch is empty.
+func SetQuantile(m map[string]any, q *sketch.Quantile, path ...string) {
+	if j := QuantileJSON(q); j != nil {
+		Set(m, j, path...)
+	}
+}
+
+// SetRate stores a rate's quantiles at path, plus "live" when the period is
+// live and the stream is not recorded (pktvisor's rule).
+func SetRate(m map[string]any, r *sketch.Rate, p window.Period, recorded bool, path ...string) {
+	j := QuantileJSON(r.Quantile())
+	if p.Live && !recorded {
+		if j == nil {
+			j = map[string]any{}
+		}
+		j["live"] = r.Live()
+	}
+	if j != nil {
+		Set(m, j, path...)
+	}
+}
+
+// TopJSON renders a top-N list: [{"name": ..., "estimate": ...}], always an
+// array (empty when nothing was seen).
+func TopJSON(t *sketch.TopN, o *Options, format func([]byte) string) []any {
+	items := t.Top(o.TopNCount, o.TopNPercentile, format)
+	out := make([]any, len(items))
+	for i, it := range items {
+		out[i] = map[string]any{"name": it.Name, "estimate": it.Estimate}
+	}
+	return out
+}
+
+// StringKey formats a top-N key that is already text.
+func StringKey(b []byte) string { return string(b) }
+
+// number renders integral floats as integers, as pktvisor's uint64 sketches do.
+func number(f float64) any {
+	if f == math.Trunc(f) && math.Abs(f) < 1<<53 {
+		return int64(f)
+	}
+	return f
+}
