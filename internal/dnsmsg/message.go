@@ -80,9 +80,11 @@ type Message struct {
 }
 
 // QName returns the first question's name in presentation form, lower
-// case, without the trailing dot ("" for the root). Bytes that are not
-// printable ASCII, and '.' or '\' inside a label, are escaped as \DDD
-// (RFC 4343 §2.1). The slice is valid until the next Parse.
+// case (ASCII A-Z only, RFC 4343 §3), labels joined by '.', without the
+// trailing dot ("" for the root). Bytes outside 0x21-0x7E (so also space),
+// and '.' or '\' inside a label, are escaped as \DDD with three decimal
+// digits (RFC 4343 §2.1), so every '.' in the result separates labels. The
+// slice aliases m and is valid until the next Parse on m.
 func (m *Message) QName() []byte { return m.name[:m.nameLen] }
 
 // IsResponse reports QR=1.

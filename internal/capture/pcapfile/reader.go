@@ -1,0 +1,225 @@
+package pcapfile
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+)
+
+// MaxCapLen is the largest captured length accepted for one record
+// (libpcap's maximum snapshot length, 0x40000 bytes). A record claiming
+// more is reported as [ErrCorrupt].
+const MaxCapLen = 0x40000
+
+// bufSize is the size of the read buffer. It bounds the size of a pcapng
+// packet or interface block, which must fit in the buffer whole.
+const bufSize = 1 << 20
+
+// Format is the container format of a capture file.
+type Format int
+
+// Formats recognised by [NewReader].
+const (
+	FormatPcap   Format = iota + 1 // classic libpcap format
+	FormatPcapNG                   // pcap next generation
+)
+
+// String returns "pcap", "pcapng" or "Format(N)".
+func (f Format) String() string {
+	switch f {
+	case FormatPcap:
+		return "pcap"
+	case FormatPcapNG:
+		return "pcapng"
+	}
+	return fmt.Sprintf("Format(%d)", int(f))
+}
+
+// Record is one captured packet. Data aliases the Reader's buffer and is
+// valid until the next [Reader.Next] call.
+type Record struct {
+	TS       int64  // capture time in Unix nanoseconds; 0 for a pcapng Simple Packet Block, which has none
+	CapLen   int    // bytes captured, len(Data)
+	WireLen  int    // length of the packet on the wire
+	LinkType uint32 // LINKTYPE_ of the record's interface
+	Data     []byte // the captured bytes
+	Offset   int64  // byte offset of the record (pcap) or block (pcapng) in the file
+}
+
+// Reader reads records from a pcap or pcapng stream. It is not safe for
+// concurrent use.
+type Reader struct {
+	br     *bufio.Reader
+	closer io.Closer
+	size   int64
+	off    int64 // bytes consumed from the start of the stream
+	err    error // sticky error returned by Next
+	format Format
+	big    bool // byte order of the file (pcap) or current section (pcapng)
+
+	linkType uint32 // pcap header's, or the first pcapng interface's
+	snaplen  uint32
+
+	// pcap
+	fracMul int64 // nanoseconds per unit of the timestamp fraction
+
+	// pcapng
+	ifaces []iface // interfaces of the current section
+	sawIDB bool    // an interface has been seen in the file
+}
+
+// Open opens the capture file at path and reads its header. [Reader.Close]
+// closes the file. [Reader.Size] reports the file's size.
+func Open(path string) (*Reader, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	size := int64(-1)
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+		size = fi.Size()
+	}
+	r, err := NewReader(f)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("read capture header of %s: %w", path, err)
+	}
+	r.closer = f
+	r.size = size
+	return r, nil
+}
+
+// NewReader reads the file header from src, sniffing the format from its
+// magic number, and returns a Reader positioned at the first record. For
+// pcapng it also reads ahead to the first Interface Description Block so
+// that [Reader.LinkType] and [Reader.Snaplen] are known. Errors are
+// [*FormatError]s: ErrBadMagic for an unknown magic, ErrTruncated for input
+// that ends inside the header, ErrCorrupt for impossible header fields.
+// The Reader buffers src; it never closes it.
+func NewReader(src io.Reader) (*Reader, error) {
+	r := &Reader{br: bufio.NewReaderSize(src, bufSize), size: -1}
+	m, err := r.peek(0, 4)
+	if err != nil {
+		return nil, err
+	}
+	switch magic := binary.LittleEndian.Uint32(m); magic {
+	case pcapMagicMicro, pcapMagicNano, pcapMagicMicroSwapped, pcapMagicNanoSwapped:
+		err = r.readPcapHeader(magic)
+	case blockSHB:
+		err = r.readPcapNGHeader()
+	default:
+		return nil, &FormatError{Offset: 0, Err: fmt.Errorf("%w %#08x", ErrBadMagic, magic)}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// Next reads the next record into rec. rec.Data stays valid until the
+// following call. Next returns io.EOF when the input ends at a record
+// boundary and a [*FormatError] otherwise; errors are sticky. After
+// [Reader.Close] it returns fs.ErrClosed. Next never panics on bad input.
+func (r *Reader) Next(rec *Record) error {
+	if r.err != nil {
+		return r.err
+	}
+	var err error
+	if r.format == FormatPcap {
+		err = r.nextPcap(rec)
+	} else {
+		err = r.nextPcapNG(rec)
+	}
+	if err != nil {
+		r.err = err
+	}
+	return err
+}
+
+// Format reports the container format of the file.
+func (r *Reader) Format() Format { return r.format }
+
+// LinkType returns the LINKTYPE_ of the pcap file header, or of the first
+// interface of a pcapng file (0 if the file has no interface). Records of
+// other pcapng interfaces carry their own in [Record].LinkType.
+func (r *Reader) LinkType() uint32 { return r.linkType }
+
+// Snaplen returns the snapshot length of the pcap file header, or of the
+// first interface of a pcapng file (0 means no limit there).
+func (r *Reader) Snaplen() uint32 { return r.snaplen }
+
+// Offset returns the number of bytes consumed so far, for progress reports.
+// After a successful Next it is the offset just past the returned record.
+func (r *Reader) Offset() int64 { return r.off }
+
+// Size returns the size of the file when the Reader came from [Open], else -1.
+func (r *Reader) Size() int64 { return r.size }
+
+// Close releases the file opened by [Open]; for a Reader from [NewReader] it
+// only marks the Reader closed. Later calls to Next return fs.ErrClosed.
+func (r *Reader) Close() error {
+	r.err = fs.ErrClosed
+	if r.closer == nil {
+		return nil
+	}
+	c := r.closer
+	r.closer = nil
+	if err := c.Close(); err != nil {
+		return fmt.Errorf("close capture file: %w", err)
+	}
+	return nil
+}
+
+// peek returns the next n bytes without consuming them. n must not exceed
+// bufSize. A short read is a *FormatError at off.
+func (r *Reader) peek(off int64, n int) ([]byte, error) {
+	b, err := r.br.Peek(n)
+	if len(b) < n {
+		return nil, readError(off, err)
+	}
+	return b, nil
+}
+
+// discard consumes n bytes. A short read is a *FormatError at off.
+func (r *Reader) discard(off int64, n int) error {
+	d, err := r.br.Discard(n)
+	r.off += int64(d)
+	if d < n {
+		return readError(off, err)
+	}
+	return nil
+}
+
+// readError turns the error of a short read into a *FormatError at off:
+// end of input becomes ErrTruncated, anything else is kept as the cause.
+func readError(off int64, err error) error {
+	if err == nil || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return &FormatError{Offset: off, Err: ErrTruncated}
+	}
+	return &FormatError{Offset: off, Err: fmt.Errorf("read: %w", err)}
+}
+
+func (r *Reader) u16(b []byte) uint16 {
+	if r.big {
+		return binary.BigEndian.Uint16(b)
+	}
+	return binary.LittleEndian.Uint16(b)
+}
+
+func (r *Reader) u32(b []byte) uint32 {
+	if r.big {
+		return binary.BigEndian.Uint32(b)
+	}
+	return binary.LittleEndian.Uint32(b)
+}
+
+func (r *Reader) u64(b []byte) uint64 {
+	if r.big {
+		return binary.BigEndian.Uint64(b)
+	}
+	return binary.LittleEndian.Uint64(b)
+}

@@ -1,0 +1,110 @@
+// Package pcapstats is the "pcap" stream handler: per-period counts of TCP
+// reassembly errors and of packets the kernel or the interface dropped,
+// taken from the capture input's cumulative statistics.
+package pcapstats
+
+import (
+	"github.com/pktvisor-go/pktvisor/internal/handler"
+	"github.com/pktvisor-go/pktvisor/internal/window"
+)
+
+// Type is the YAML handler type; Schema the JSON key.
+const (
+	Type   = "pcap"
+	Schema = "pcap"
+)
+
+// Handler is a pcap handler instance. It is single-goroutine.
+type Handler struct {
+	opt  handler.Options
+	win  *window.Manager[*bucket]
+	last handler.CaptureStats
+}
+
+var _ handler.StatsHandler = (*Handler)(nil)
+
+// New validates o and returns a handler.
+func New(o handler.Options) (*Handler, error) {
+	if err := o.CheckKeys(); err != nil {
+		return nil, err
+	}
+	if err := o.Defaults(); err != nil {
+		return nil, err
+	}
+	h := &Handler{opt: o}
+	h.win = window.New(o.Window(), func() *bucket { return &bucket{} })
+	return h, nil
+}
+
+// Name implements handler.Handler.
+func (h *Handler) Name() string { return h.opt.Name }
+
+// Schema implements handler.Handler.
+func (h *Handler) Schema() string { return Schema }
+
+// Start implements handler.Handler.
+func (h *Handler) Start(ts int64) { h.win.Start(ts) }
+
+// Tick implements handler.Handler.
+func (h *Handler) Tick(ts int64) { h.win.Advance(ts) }
+
+// End implements handler.Handler.
+func (h *Handler) End(ts int64) { h.win.End(ts) }
+
+// CaptureStats adds the growth of the input's cumulative counters since
+// the previous call to the period that is live at ts. A counter that went
+// backwards (the input restarted) is taken as a new baseline.
+func (h *Handler) CaptureStats(ts int64, s handler.CaptureStats) {
+	h.win.Advance(ts)
+	b := h.win.Live()
+	b.tcpErrors += delta(s.TCPReassemblyErrors, h.last.TCPReassemblyErrors)
+	b.osDrops += delta(s.OSDrops, h.last.OSDrops)
+	b.ifDrops += delta(s.IfDrops, h.last.IfDrops)
+	h.last = s
+}
+
+func delta(cur, prev uint64) uint64 {
+	if cur < prev {
+		return cur
+	}
+	return cur - prev
+}
+
+// Bucket implements handler.Handler.
+func (h *Handler) Bucket(n int, now int64) (map[string]any, error) {
+	b, p, err := h.win.Bucket(n, now)
+	if err != nil {
+		return nil, err
+	}
+	return b.render(p), nil
+}
+
+// Window implements handler.Handler.
+func (h *Handler) Window(n int, now int64) (map[string]any, error) {
+	b, p, err := h.win.Window(n, now)
+	if err != nil {
+		return nil, err
+	}
+	return b.render(p), nil
+}
+
+type bucket struct {
+	tcpErrors, osDrops, ifDrops uint64
+}
+
+func (b *bucket) Merge(o *bucket) {
+	b.tcpErrors += o.tcpErrors
+	b.osDrops += o.osDrops
+	b.ifDrops += o.ifDrops
+}
+func (b *bucket) Reset()      { *b = bucket{} }
+func (b *bucket) Close(int64) {}
+
+func (b *bucket) render(p window.Period) map[string]any {
+	return map[string]any{
+		"tcp_reassembly_errors": b.tcpErrors,
+		"os_drops":              b.osDrops,
+		"if_drops":              b.ifDrops,
+		"period":                handler.PeriodJSON(p),
+	}
+}

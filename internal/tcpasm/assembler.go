@@ -1,0 +1,470 @@
+package tcpasm
+
+import (
+	"time"
+
+	"github.com/pktvisor-go/pktvisor/internal/decode"
+)
+
+// Defaults applied by [New] to zero (or negative) [Config] fields.
+const (
+	// DefaultMaxFlows is pktvisor's tcp_packet_reassembly_cache_limit.
+	DefaultMaxFlows = 300_000
+	// DefaultIdleTimeoutNanos is pktvisor's 30 s idle limit.
+	DefaultIdleTimeoutNanos = int64(30 * time.Second)
+	// DefaultMaxOutOfOrder is PcapPlusPlus's maxOutOfOrderFragments.
+	DefaultMaxOutOfOrder = 50
+	// DefaultMaxBuffered holds two maximum-size DNS messages with their
+	// prefixes (RFC 1035 §4.2.2: 2 + 65535 bytes each).
+	DefaultMaxBuffered = 2 * 65537
+)
+
+// MaxIdleChecks is how many least-recently-used flows [Assembler.Packet]
+// examines for idleness after each segment (pktvisor's limit).
+const MaxIdleChecks = 100
+
+// maxFreeFlows bounds the recycled flow structs kept idle.
+const maxFreeFlows = 1024
+
+// Config bounds an [Assembler]. Zero values take the defaults above, except
+// StripPrefix, whose zero value means "strip nothing".
+type Config struct {
+	MaxFlows         int   // flows tracked at once (default 300,000, pktvisor's)
+	IdleTimeoutNanos int64 // idle flows closed after this in event time (default 30 s)
+	MaxOutOfOrder    int   // segments held ahead of a hole per direction (default 50)
+	MaxBuffered      int   // bytes per direction in the framing buffer, and again in held segments (default 2*65537)
+	StripPrefix      int   // bytes at the start of each framed message not given to the EmitFunc (2 for DNS)
+}
+
+// withDefaults returns c with zero fields replaced by the defaults.
+func (c Config) withDefaults() Config {
+	if c.MaxFlows <= 0 {
+		c.MaxFlows = DefaultMaxFlows
+	}
+	if c.IdleTimeoutNanos <= 0 {
+		c.IdleTimeoutNanos = DefaultIdleTimeoutNanos
+	}
+	if c.MaxOutOfOrder <= 0 {
+		c.MaxOutOfOrder = DefaultMaxOutOfOrder
+	}
+	if c.MaxBuffered <= 0 {
+		c.MaxBuffered = DefaultMaxBuffered
+	}
+	if c.StripPrefix < 0 {
+		c.StripPrefix = 0
+	}
+	return c
+}
+
+// Stats counts the assembler's work. All fields only grow except Flows.
+// A flow ends in exactly one of Closed, Evicted and TimedOut.
+type Stats struct {
+	Flows       uint64 // flows tracked now
+	Opened      uint64 // flows created
+	Closed      uint64 // closed by FIN (both directions), RST, a new SYN or CloseAll
+	Evicted     uint64 // closed to make room (LRU)
+	TimedOut    uint64 // closed for idleness
+	Messages    uint64 // messages emitted
+	Errors      uint64 // holes given up on, framing errors, overflow, unfinished messages at close: pktvisor's tcp_reassembly_errors
+	OutOfOrder  uint64 // segments that arrived ahead of a hole
+	Retransmits uint64 // segments wholly before the expected sequence (or duplicates of a held one)
+}
+
+// Assembler reassembles TCP flows and frames their byte streams into
+// messages. It is not safe for concurrent use: one goroutine (one capture
+// worker) owns it. See the package documentation for semantics and memory
+// bounds.
+type Assembler struct {
+	cfg    Config
+	framer Framer
+	emit   EmitFunc
+
+	flows map[flowKey]*flow
+	order lru
+	free  []*flow
+	pool  bufPool
+
+	synth decode.Packet // packet handed to emit when no real one fits
+	stats Stats
+}
+
+// New returns an Assembler that frames with f and emits to emit. Both must
+// be non-nil.
+func New(cfg Config, f Framer, emit EmitFunc) *Assembler {
+	return &Assembler{
+		cfg:    cfg.withDefaults(),
+		framer: f,
+		emit:   emit,
+		flows:  make(map[flowKey]*flow),
+	}
+}
+
+// Config returns the configuration in effect (defaults applied).
+func (a *Assembler) Config() Config { return a.cfg }
+
+// Stats returns the counters.
+func (a *Assembler) Stats() Stats {
+	s := a.stats
+	s.Flows = uint64(len(a.flows))
+	return s
+}
+
+// Packet feeds one TCP segment; packets with p.L4 != decode.L4TCP are
+// ignored. Messages completed by the segment are emitted before Packet
+// returns. Afterwards up to [MaxIdleChecks] least-recently-used flows idle
+// for longer than IdleTimeoutNanos (by p.TS) are closed.
+//
+// A segment of an unknown flow opens one only if it carries SYN or data;
+// bare ACK, FIN and RST segments of unknown flows are ignored. p is not
+// retained; payload bytes that must wait are copied.
+func (a *Assembler) Packet(p *decode.Packet) {
+	if p.L4 != decode.L4TCP {
+		return
+	}
+	key, d := keyOf(p)
+	f := a.flows[key]
+	if f == nil {
+		if p.TCPFlags&decode.TCPSyn == 0 && len(p.Payload) == 0 {
+			a.expire(p.TS, MaxIdleChecks)
+			return
+		}
+		f = a.open(key, d, p)
+	} else {
+		a.order.moveToFront(f)
+	}
+	f.lastTS = p.TS
+	a.segmentIn(f, d, p)
+	a.expire(p.TS, MaxIdleChecks)
+}
+
+// Expire closes every flow idle for longer than IdleTimeoutNanos at event
+// time now and returns how many it closed. [Assembler.Packet] already does
+// this for a few flows per segment; a live input calls Expire on its
+// heartbeat so that idle periods without TCP traffic still free flows.
+func (a *Assembler) Expire(now int64) int {
+	return a.expire(now, len(a.flows))
+}
+
+// CloseAll closes every flow (end of a capture file). Held segments behind
+// a hole are given up on (one error per hole) and framed after resync;
+// bytes of an unfinished message left in a framing buffer count as one
+// error per direction. Directions with no pending bytes count nothing.
+func (a *Assembler) CloseAll() {
+	for a.order.tail != nil {
+		a.closeFlow(a.order.tail, nil)
+		a.stats.Closed++
+	}
+}
+
+// open creates the flow for key, evicting the least recently used flow when
+// the table is full.
+func (a *Assembler) open(key flowKey, d int, p *decode.Packet) *flow {
+	if len(a.flows) >= a.cfg.MaxFlows && a.order.tail != nil {
+		a.closeFlow(a.order.tail, nil)
+		a.stats.Evicted++
+	}
+	var f *flow
+	if n := len(a.free); n > 0 {
+		f = a.free[n-1]
+		a.free[n-1] = nil
+		a.free = a.free[:n-1]
+	} else {
+		f = new(flow)
+	}
+	f.key = key
+	f.client = d
+	if p.TCPFlags&(decode.TCPSyn|decode.TCPAck) == decode.TCPSyn|decode.TCPAck {
+		f.client = 1 - d
+	}
+	a.flows[key] = f
+	a.order.pushFront(f)
+	a.stats.Opened++
+	return f
+}
+
+// expire closes up to limit idle flows from the LRU end.
+func (a *Assembler) expire(now int64, limit int) int {
+	n := 0
+	for ; n < limit; n++ {
+		f := a.order.tail
+		if f == nil || now-f.lastTS <= a.cfg.IdleTimeoutNanos {
+			break
+		}
+		a.closeFlow(f, nil)
+		a.stats.TimedOut++
+	}
+	return n
+}
+
+// closeFlow finishes both directions of f, removes it and recycles it. p,
+// when non-nil, is the packet that caused the close; it is used for
+// messages of its own direction.
+func (a *Assembler) closeFlow(f *flow, p *decode.Packet) {
+	for d := range f.half {
+		a.finishHalf(f, d, a.packetFor(f, d, p))
+	}
+	delete(a.flows, f.key)
+	a.order.remove(f)
+	f.reset()
+	if len(a.free) < maxFreeFlows {
+		a.free = append(a.free, f)
+	}
+}
+
+// packetFor returns p when it travels in direction d of f, else the
+// Assembler's synthetic packet filled in for that direction.
+func (a *Assembler) packetFor(f *flow, d int, p *decode.Packet) *decode.Packet {
+	src, dst := f.key.ep[d], f.key.ep[1-d]
+	if p != nil && p.SrcIP == src.addr && p.SrcPort == src.port {
+		return p
+	}
+	s := &a.synth
+	s.Reset()
+	s.TS = f.lastTS
+	s.L3 = decode.L3IPv6
+	if src.addr.Is4() {
+		s.L3 = decode.L3IPv4
+	}
+	s.L4 = decode.L4TCP
+	s.IPProto = 6
+	s.SrcIP, s.DstIP = src.addr, dst.addr
+	s.SrcPort, s.DstPort = src.port, dst.port
+	return s
+}
+
+// segmentIn applies one segment of p to direction d of f.
+func (a *Assembler) segmentIn(f *flow, d int, p *decode.Packet) {
+	h := &f.half[d]
+	flags := p.TCPFlags
+	seq := p.TCPSeq
+	if flags&decode.TCPSyn != 0 {
+		if h.started && (!h.synSeen || seq != h.isn) {
+			// A new connection reuses the 4-tuple: finish what the old
+			// one left in this direction and start over.
+			a.finishHalf(f, d, p)
+			held := h.held
+			*h = half{held: held}
+		}
+		if flags&decode.TCPAck == 0 {
+			f.client = d
+		} else {
+			f.client = 1 - d
+		}
+		if !h.synSeen {
+			h.synSeen, h.started = true, true
+			h.isn, h.next = seq, seq+1
+		}
+		seq++ // SYN occupies one sequence number; data (TFO) follows it
+	}
+	if len(p.Payload) > 0 {
+		switch {
+		case h.closed:
+			if h.started && seqDiff(seq, h.next)+int64(len(p.Payload)) <= 0 {
+				a.stats.Retransmits++
+			}
+		default:
+			if !h.started {
+				h.started = true
+				h.next = seq
+			}
+			a.segment(f, d, seq, p.Payload, p)
+		}
+	}
+	switch {
+	case flags&decode.TCPRst != 0:
+		a.closeFlow(f, p)
+		a.stats.Closed++
+	case flags&decode.TCPFin != 0 && !h.closed:
+		a.finishHalf(f, d, p)
+		h.closed = true
+		if f.half[1-d].closed {
+			a.closeFlow(f, p)
+			a.stats.Closed++
+		}
+	}
+}
+
+// seqDiff returns a-b in sequence space (RFC 9293 §3.4 modular arithmetic).
+func seqDiff(a, b uint32) int64 { return int64(int32(a - b)) }
+
+// segment places data starting at sequence seq into direction d: in-order
+// bytes are framed at once, bytes ahead of a hole are held, old bytes are
+// trimmed or dropped.
+func (a *Assembler) segment(f *flow, d int, seq uint32, data []byte, p *decode.Packet) {
+	h := &f.half[d]
+	if seqDiff(seq, h.next) > 0 {
+		a.stats.OutOfOrder++
+	}
+	for {
+		diff := seqDiff(seq, h.next)
+		if diff < 0 {
+			if -diff >= int64(len(data)) {
+				a.stats.Retransmits++
+				return
+			}
+			data = data[-diff:]
+			seq = h.next
+			diff = 0
+		}
+		if diff == 0 {
+			a.deliver(f, d, data, p)
+			h.next += uint32(len(data))
+			a.drain(f, d, p)
+			return
+		}
+		if len(h.held) < a.cfg.MaxOutOfOrder && h.heldBytes+len(data) <= a.cfg.MaxBuffered {
+			a.hold(h, seq, data)
+			return
+		}
+		// No room to wait: give up on the current hole and resync at the
+		// first held segment (or at this one when nothing is held).
+		a.stats.Errors++
+		a.dropBuf(h)
+		if len(h.held) == 0 {
+			h.next = seq
+			continue
+		}
+		h.next = h.held[0].seq
+		a.drain(f, d, p)
+	}
+}
+
+// hold copies a segment ahead of the hole into the sorted hold list.
+func (a *Assembler) hold(h *half, seq uint32, data []byte) {
+	i := len(h.held)
+	for i > 0 && seqDiff(seq, h.held[i-1].seq) < 0 {
+		i--
+	}
+	if i > 0 && h.held[i-1].seq == seq {
+		old := &h.held[i-1]
+		if len(old.data) >= len(data) {
+			a.stats.Retransmits++
+			return
+		}
+		h.heldBytes += len(data) - len(old.data)
+		a.pool.put(old.data)
+		old.data = append(a.pool.get(len(data)), data...)
+		return
+	}
+	buf := append(a.pool.get(len(data)), data...)
+	h.held = append(h.held, segment{})
+	copy(h.held[i+1:], h.held[i:])
+	h.held[i] = segment{seq: seq, data: buf}
+	h.heldBytes += len(data)
+}
+
+// drain delivers held segments that have become contiguous with next.
+func (a *Assembler) drain(f *flow, d int, p *decode.Packet) {
+	h := &f.half[d]
+	for len(h.held) > 0 {
+		s := h.held[0]
+		diff := seqDiff(s.seq, h.next)
+		if diff > 0 {
+			return
+		}
+		n := copy(h.held, h.held[1:])
+		h.held[n] = segment{}
+		h.held = h.held[:n]
+		h.heldBytes -= len(s.data)
+		if -diff < int64(len(s.data)) {
+			data := s.data[-diff:]
+			a.deliver(f, d, data, p)
+			h.next += uint32(len(data))
+		}
+		a.pool.put(s.data)
+	}
+}
+
+// finishHalf ends direction d of f: holes are given up on (one error each)
+// and the held data behind them framed after resync; an unfinished message
+// left in the framing buffer counts one error. All buffers are released.
+func (a *Assembler) finishHalf(f *flow, d int, p *decode.Packet) {
+	h := &f.half[d]
+	for len(h.held) > 0 {
+		a.stats.Errors++
+		a.dropBuf(h)
+		h.next = h.held[0].seq
+		a.drain(f, d, p)
+	}
+	if len(h.buf) > 0 {
+		a.stats.Errors++
+	}
+	a.dropBuf(h)
+	h.heldBytes = 0
+}
+
+// dropBuf releases the framing buffer of h.
+func (a *Assembler) dropBuf(h *half) {
+	a.pool.put(h.buf)
+	h.buf = nil
+}
+
+// deliver appends in-order stream bytes to direction d and emits every
+// message they complete. Bytes that fit no message yet are kept in the
+// framing buffer, up to MaxBuffered; a framing error or a message larger
+// than MaxBuffered drops the buffer and the rest of data (counted once).
+func (a *Assembler) deliver(f *flow, d int, data []byte, p *decode.Packet) {
+	h := &f.half[d]
+	fromClient := d == f.client
+	for len(data) > 0 {
+		if len(h.buf) == 0 {
+			// Fast path: frame straight from the segment; copy only the
+			// unfinished tail.
+			rest, ok := a.frame(data, p, fromClient)
+			if !ok {
+				return
+			}
+			if len(rest) == 0 {
+				return
+			}
+			if len(rest) > a.cfg.MaxBuffered {
+				a.stats.Errors++
+				return
+			}
+			a.dropBuf(h) // a zero-length buffer may still be pooled
+			h.buf = append(a.pool.get(len(rest)), rest...)
+			return
+		}
+		k := min(a.cfg.MaxBuffered-len(h.buf), len(data))
+		h.buf = a.pool.grow(h.buf, k)
+		h.buf = append(h.buf, data[:k]...)
+		data = data[k:]
+		rest, ok := a.frame(h.buf, p, fromClient)
+		if !ok {
+			a.dropBuf(h)
+			return
+		}
+		if len(rest) >= a.cfg.MaxBuffered {
+			// The message cannot fit: give up on it.
+			a.stats.Errors++
+			a.dropBuf(h)
+			return
+		}
+		n := copy(h.buf, rest)
+		h.buf = h.buf[:n]
+		if n == 0 {
+			a.dropBuf(h)
+		}
+	}
+}
+
+// frame emits every complete message at the start of b and returns the
+// unframed tail; ok is false (and the error counted) when the framer
+// rejected the stream.
+func (a *Assembler) frame(b []byte, p *decode.Packet, fromClient bool) (rest []byte, ok bool) {
+	for len(b) > 0 {
+		n := a.framer(b)
+		if n == 0 {
+			return b, true
+		}
+		if n < 0 || n > len(b) {
+			a.stats.Errors++
+			return nil, false
+		}
+		s := min(a.cfg.StripPrefix, n)
+		a.stats.Messages++
+		a.emit(p, fromClient, b[s:n])
+		b = b[n:]
+	}
+	return b, true
+}

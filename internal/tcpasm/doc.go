@@ -1,0 +1,82 @@
+// Package tcpasm reassembles TCP byte streams just far enough to cut them
+// into length-framed application messages (DNS over TCP, RFC 7766 §8;
+// RFC 1035 §4.2.2), with a bounded flow table.
+//
+// The mistake to avoid: the message and packet handed to an [EmitFunc] are
+// only valid during the call. Copy what you keep.
+//
+// # Flows and directions
+//
+// A flow is keyed by its two (address, port) endpoints regardless of
+// direction. Each direction keeps the next expected sequence number, a
+// framing buffer (stream bytes of an unfinished message) and a sorted list
+// of held out-of-order segments.
+//
+// The client is the side that sent a SYN without ACK (or the receiver of a
+// SYN+ACK). When no SYN was seen (the capture started mid-connection) the
+// client is the side whose segment opened the flow: the first segment with
+// data we saw.
+//
+// # Sequence numbers
+//
+// A SYN sets the initial sequence number (next = seq+1). Without a SYN the
+// first data segment's sequence number is taken as the start of the
+// stream, which may be in the middle of a message: the framer then sees
+// whatever bytes follow. Comparisons use modular arithmetic (RFC 9293
+// §3.4), so streams wrap around 2^32 transparently.
+//
+// Segments before next are trimmed; a segment wholly before next is a
+// retransmission (Stats.Retransmits). Segments ahead of next are copied and
+// held (Stats.OutOfOrder) until the hole is filled, then drained in order.
+//
+// # Giving up on a hole
+//
+// When a direction cannot hold another segment (MaxOutOfOrder segments or
+// MaxBuffered bytes already held), or when the direction or flow closes
+// (FIN, RST, eviction, idle timeout, CloseAll) with segments still held
+// behind a hole, the hole is given up on: one error is counted, the framing
+// buffer (the partial message before the hole) is dropped, and the stream
+// resynchronises at the first held segment. Framing restarts at that
+// segment boundary, which is a message boundary whenever the sender wrote
+// each message (or its length prefix) in a fresh segment, as DNS servers
+// and stub resolvers usually do; otherwise the framer sees a mid-message
+// byte and typically reports an error soon after.
+//
+// A framer error (-1, e.g. a zero DNS length) counts one error and drops
+// the framing buffer and the rest of the segment; framing restarts at the
+// next segment. A message longer than MaxBuffered is given up the same way.
+//
+// # Closing
+//
+// FIN closes its direction after the data before it was framed; when both
+// directions are closed the flow is removed (Stats.Closed). RST removes the
+// whole flow at once. A SYN with a new initial sequence number on a
+// direction that already has state starts that direction over. Bytes of an
+// unfinished message left in a direction when it closes count one error;
+// directions with no pending bytes count nothing. Data after a FIN is
+// ignored.
+//
+// The table holds at most MaxFlows flows; a new flow evicts the least
+// recently used one (Stats.Evicted). After each segment up to
+// [MaxIdleChecks] least-recently-used flows idle for more than
+// IdleTimeoutNanos of event time (packet timestamps) are closed
+// (Stats.TimedOut). Closing a flow for any reason frames what it can first.
+//
+// # Memory
+//
+// Flow structs (about 300 bytes, plus about 80 bytes of map entry) and byte
+// buffers are recycled through free lists owned by the [Assembler], so
+// steady-state traffic allocates nothing per segment. Byte buffers exist
+// only for directions with pending data: at most MaxBuffered bytes of
+// framing buffer plus MaxBuffered bytes of held segments per direction. The
+// worst case is therefore
+//
+//	MaxFlows × (≈400 B + 2 directions × 2 × MaxBuffered)
+//
+// (the default 300,000 × 512 KiB is a theoretical bound that needs every
+// flow stalled behind a hole at once; typical DNS flows hold a few hundred
+// bytes, if anything). Idle free lists keep at most 1024 flow structs and
+// about 12 MiB of buffers.
+//
+// An Assembler is used by one goroutine.
+package tcpasm
