@@ -1,0 +1,49 @@
+# pktvisor for Go. `make demo` and `make test` are the quick start; both
+# install what they need on a Debian/Ubuntu machine that has Go and gcc.
+
+GO        ?= go
+BIN       := bin
+PROGRAMS  := pktvisor-reader
+FUZZTIME  ?= 5s
+DEMO_PCAP := testdata/fixtures/dns_udp_tcp_random.pcap
+
+.PHONY: all deps build test vet unit fuzz fuzz-long bench bench-scripts generate demo clean
+
+all: build
+
+deps:
+	./scripts/install-deps.sh
+
+build: deps
+	@mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/ $(addprefix ./cmd/,$(PROGRAMS))
+
+vet:
+	@test -z "$$(gofmt -l cmd internal pkg 2>/dev/null)" || { echo "gofmt needed:"; gofmt -l cmd internal pkg; exit 1; }
+	$(GO) vet ./...
+
+unit:
+	$(GO) test -count=1 ./...
+
+# test: everything CI runs. Fuzz targets run briefly (FUZZTIME each).
+test: deps vet unit
+	FUZZTIME=$(FUZZTIME) ./scripts/fuzz.sh
+
+fuzz: deps
+	FUZZTIME=$${FUZZTIME:-60s} ./scripts/fuzz.sh
+
+bench: deps
+	$(GO) test -run='^$$' -bench=. -benchmem ./...
+
+bench-scripts: build
+	./scripts/install-deps.sh --bench
+	./scripts/bench/reader.sh
+
+generate:
+	$(GO) generate ./...
+
+demo: build
+	./$(BIN)/pktvisor-reader -H 192.168.0.0/24 --periods 1 $(DEMO_PCAP)
+
+clean:
+	rm -rf $(BIN)

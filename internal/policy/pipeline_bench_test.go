@@ -1,0 +1,88 @@
+package policy
+
+import (
+	"io"
+	"testing"
+
+	"github.com/pktvisor-go/pktvisor/internal/capture/pcapfile"
+	"github.com/pktvisor-go/pktvisor/internal/decode"
+	"github.com/pktvisor-go/pktvisor/internal/handler"
+	"github.com/pktvisor-go/pktvisor/internal/handler/dhcp"
+	"github.com/pktvisor-go/pktvisor/internal/handler/dns"
+	"github.com/pktvisor-go/pktvisor/internal/handler/netstats"
+)
+
+type frame struct {
+	link decode.LinkType
+	data []byte
+	ts   int64
+	wire int
+}
+
+func loadFrames(tb testing.TB, path string) []frame {
+	tb.Helper()
+	r, err := pcapfile.Open(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer r.Close()
+	var out []frame
+	var rec pcapfile.Record
+	for {
+		err := r.Next(&rec)
+		if err == io.EOF {
+			return out
+		}
+		if err != nil {
+			tb.Fatal(err)
+		}
+		out = append(out, frame{decode.LinkType(rec.LinkType), append([]byte(nil), rec.Data...), rec.TS, rec.WireLen})
+	}
+}
+
+func benchOptions(name string) handler.Options {
+	hosts, _ := decode.ParseHostSpec("192.168.0.0/24")
+	return handler.Options{Name: name, Periods: 1, Recorded: true, Hosts: hosts}
+}
+
+func benchPipeline(b *testing.B, withDNS bool) {
+	frames := loadFrames(b, "../../testdata/fixtures/dns_udp_tcp_random.pcap")
+	n, err := netstats.NewV1(benchOptions("net"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	hs := []handler.Handler{n}
+	if withDNS {
+		d, err := dns.NewV1(benchOptions("dns"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		dh, err := dhcp.NewV1(benchOptions("dhcp"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		hs = append(hs, d, dh)
+	}
+	hosts, _ := decode.ParseHostSpec("192.168.0.0/24")
+	p := NewPipeline(PipelineConfig{Hosts: hosts}, hs)
+	// Warm up: one pass fills the sketches' tables and the flow free lists.
+	for _, f := range frames {
+		p.Frame(f.link, f.data, f.ts, f.wire)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		f := &frames[i%len(frames)]
+		p.Frame(f.link, f.data, f.ts, f.wire)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/packet")
+}
+
+// BenchmarkPipeline is decode + net + dns + dhcp on a DNS-heavy capture
+// (dns_udp_tcp_random.pcap, 16,147 packets, replayed from memory); one
+// op is one packet.
+func BenchmarkPipeline(b *testing.B) { benchPipeline(b, true) }
+
+// BenchmarkPipelineNet is decode + net alone.
+func BenchmarkPipelineNet(b *testing.B) { benchPipeline(b, false) }

@@ -1,0 +1,198 @@
+package reader
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+const fixtures = "../../testdata/fixtures/"
+
+// analyze runs the reader on file with periods 1 and returns the "1m" body.
+func analyze(t testing.TB, file, hostSpec string) map[string]any {
+	t.Helper()
+	var out bytes.Buffer
+	_, err := Run(context.Background(), Config{File: file, Periods: 1, HostSpec: hostSpec}, &out,
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatalf("run %s: %v", file, err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(out.Bytes(), &doc); err != nil {
+		t.Fatalf("output is not JSON: %v\n%s", err, out.String())
+	}
+	body, ok := doc["1m"].(map[string]any)
+	if !ok {
+		t.Fatalf("no \"1m\" key in %s", out.String())
+	}
+	return body
+}
+
+// get walks a dotted path; numeric parts index arrays.
+func get(doc map[string]any, path string) (any, bool) {
+	var cur any = doc
+	for _, p := range strings.Split(path, ".") {
+		switch c := cur.(type) {
+		case map[string]any:
+			v, ok := c[p]
+			if !ok {
+				return nil, false
+			}
+			cur = v
+		case []any:
+			i, err := strconv.Atoi(p)
+			if err != nil || i >= len(c) {
+				return nil, false
+			}
+			cur = c[i]
+		default:
+			return nil, false
+		}
+	}
+	return cur, true
+}
+
+type want struct {
+	path string
+	val  any // float64 for numbers, string for names; approx for ~
+	tol  float64
+}
+
+func check(t *testing.T, doc map[string]any, ws []want) {
+	t.Helper()
+	for _, w := range ws {
+		got, ok := get(doc, w.path)
+		if !ok {
+			t.Errorf("%s: missing", w.path)
+			continue
+		}
+		switch v := w.val.(type) {
+		case int:
+			g, ok := got.(float64)
+			if !ok || math.Abs(g-float64(v)) > w.tol*float64(v) {
+				t.Errorf("%s = %v, want %d (tolerance %.0f%%)", w.path, got, v, w.tol*100)
+			}
+		case string:
+			if got != v {
+				t.Errorf("%s = %v, want %q", w.path, got, v)
+			}
+		}
+	}
+}
+
+// TestFixtureGoldens checks the values pktvisor's own tests assert on its
+// fixtures (net v1, dns v1, dhcp and pcap with one period).
+func TestFixtureGoldens(t *testing.T) {
+	cases := []struct {
+		file, hosts string
+		want        []want
+	}{
+		{"dns_ipv4_udp.pcap", "", []want{
+			{"packets.events", 140, 0}, {"packets.udp", 140, 0}, {"packets.ipv4", 140, 0}, {"packets.ipv6", 0, 0},
+			{"packets.period.length", 6, 0}, {"packets.period.start_ts", 1567706414, 0},
+			{"dns.wire_packets.events", 140, 0}, {"dns.wire_packets.udp", 140, 0}, {"dns.wire_packets.ipv4", 140, 0},
+			{"dns.wire_packets.queries", 70, 0}, {"dns.wire_packets.replies", 70, 0},
+			{"dns.top_qname2.0.name", ".test.com", 0}, {"dns.top_qname2.0.estimate", 140, 0},
+			{"pcap.tcp_reassembly_errors", 0, 0},
+		}},
+		{"dns_ipv4_tcp.pcap", "", []want{
+			{"packets.events", 2100, 0}, {"packets.tcp", 2100, 0}, {"packets.protocol.tcp.syn", 420, 0}, {"packets.ipv4", 2100, 0},
+			{"dns.wire_packets.events", 420, 0}, {"dns.wire_packets.tcp", 420, 0},
+			{"dns.wire_packets.queries", 210, 0}, {"dns.wire_packets.replies", 210, 0},
+			{"dns.top_qname2.0.estimate", 420, 0}, {"pcap.tcp_reassembly_errors", 0, 0},
+		}},
+		{"dns_ipv6_udp.pcap", "", []want{
+			{"packets.events", 140, 0}, {"packets.udp", 140, 0}, {"packets.ipv6", 140, 0},
+			{"dns.wire_packets.queries", 70, 0}, {"dns.wire_packets.replies", 70, 0}, {"dns.wire_packets.ipv6", 140, 0},
+		}},
+		{"dns_ipv6_tcp.pcap", "", []want{
+			{"packets.events", 1800, 0}, {"packets.tcp", 1800, 0}, {"packets.protocol.tcp.syn", 360, 0},
+			{"dns.wire_packets.events", 360, 0}, {"dns.wire_packets.queries", 180, 0}, {"dns.wire_packets.replies", 180, 0},
+		}},
+		{"dns_udp_tcp_random.pcap", "192.168.0.0/24", []want{
+			{"packets.events", 16147, 0}, {"packets.tcp", 13176, 0}, {"packets.protocol.tcp.syn", 2846, 0},
+			{"packets.udp", 2971, 0}, {"packets.in", 6648, 0}, {"packets.out", 9499, 0}, {"packets.unknown_dir", 0, 0},
+			{"packets.cardinality.src_ips_in", 1, 0}, {"packets.cardinality.dst_ips_out", 1, 0},
+			{"packets.top_ipv4.0.name", "8.8.8.8", 0}, {"packets.top_ipv4.0.estimate", 16147, 0},
+			{"dns.wire_packets.events", 5851, 0}, {"dns.wire_packets.tcp", 2880, 0}, {"dns.wire_packets.udp", 2971, 0},
+			{"dns.wire_packets.queries", 2930, 0}, {"dns.wire_packets.replies", 2921, 0},
+			{"dns.xact.counts.total", 2921, 0}, {"dns.xact.in.total", 0, 0}, {"dns.xact.out.total", 2921, 0},
+			{"dns.xact.counts.timed_out", 0, 0},
+			{"dns.wire_packets.noerror", 2921, 0}, {"dns.wire_packets.nodata", 2254, 0},
+			{"dns.cardinality.qname", 2036, 0.02},
+			{"dns.top_rcode.0.name", "NOERROR", 0}, {"dns.top_rcode.0.estimate", 2921, 0},
+			{"dns.top_udp_ports.0.name", "57975", 0}, {"dns.top_udp_ports.0.estimate", 302, 0},
+			{"dns.top_qtype.0.name", "AAAA", 0}, {"dns.top_qtype.0.estimate", 1476, 0},
+			{"dns.top_qtype.1.name", "CNAME", 0}, {"dns.top_qtype.1.estimate", 825, 0},
+			{"dns.top_qtype.2.name", "SOA", 0}, {"dns.top_qtype.2.estimate", 794, 0},
+			{"dns.top_qtype.3.name", "MX", 0}, {"dns.top_qtype.3.estimate", 757, 0},
+			{"dns.top_qtype.4.name", "A", 0}, {"dns.top_qtype.4.estimate", 717, 0},
+			{"dns.top_qtype.5.name", "NS", 0}, {"dns.top_qtype.5.estimate", 662, 0},
+			{"dns.top_qtype.6.name", "TXT", 0}, {"dns.top_qtype.6.estimate", 620, 0},
+			{"pcap.tcp_reassembly_errors", 0, 0}, {"pcap.os_drops", 0, 0}, {"pcap.if_drops", 0, 0},
+		}},
+		{"dhcp-flow.pcap", "", []want{
+			{"dhcp.wire_packets.events", 8, 0}, {"dhcp.wire_packets.discover", 1, 0}, {"dhcp.wire_packets.offer", 1, 0},
+			{"dhcp.wire_packets.request", 3, 0}, {"dhcp.wire_packets.ack", 3, 0},
+			{"dhcp.top_clients.0.name", "78:4f:43:78:19:bc/Shannons-MBP/192.168.2.205", 0},
+			{"dhcp.top_clients.1.name", "32:47:73:53:0e:3d/Zenfone-8/192.168.2.248", 0},
+			{"dhcp.top_servers.0.name", "b8:27:eb:0c:b3:e2/192.168.2.1", 0},
+			{"dhcp.period.length", 30, 0},
+		}},
+		{"dhcpv6.pcap", "", []want{
+			{"dhcp.wire_packets.events", 6, 0}, {"dhcp.wire_packets.solicit", 1, 0}, {"dhcp.wire_packets.advertise", 1, 0},
+			{"dhcp.wire_packets.request_v6", 1, 0}, {"dhcp.wire_packets.reply", 2, 0},
+			{"dhcp.top_servers.0.name", "08:00:27:d4:10:bb/fe80::a00:27ff:fed4:10bb", 0},
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.file, func(t *testing.T) {
+			doc := analyze(t, fixtures+tc.file, tc.hosts)
+			check(t, doc, tc.want)
+			if v, ok := get(doc, "packets.payload_size.p50"); tc.file == "dns_udp_tcp_random.pcap" && (!ok || v.(float64) < 66) {
+				t.Errorf("payload_size.p50 = %v, want >= 66", v)
+			}
+		})
+	}
+}
+
+// TestWindowKey checks the top-level key follows --periods.
+func TestWindowKey(t *testing.T) {
+	for _, p := range []int{1, 2, 5, 10} {
+		var out bytes.Buffer
+		_, err := Run(context.Background(), Config{File: fixtures + "dns_ipv4_udp.pcap", Periods: p}, &out,
+			slog.New(slog.NewTextHandler(io.Discard, nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc map[string]map[string]any
+		if err := json.Unmarshal(out.Bytes(), &doc); err != nil {
+			t.Fatal(err)
+		}
+		key := fmt.Sprintf("%dm", p)
+		body, ok := doc[key]
+		if !ok || len(doc) != 1 {
+			t.Fatalf("periods %d: keys %v, want only %q", p, keys(doc), key)
+		}
+		for _, s := range []string{"packets", "dns", "dhcp", "pcap"} {
+			if _, ok := body[s]; !ok {
+				t.Errorf("periods %d: no %q object", p, s)
+			}
+		}
+	}
+}
+
+func keys[V any](m map[string]V) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# reader.sh compares pktvisor-reader with tshark and with a plain read of
+# the file (the I/O floor) on the same generated DNS capture, on this
+# machine, and prints the ratios. Needs: go, tshark, /usr/bin/time.
+#
+#   scripts/bench/reader.sh [PACKETS]     (default 2,000,000)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+N=${1:-2000000}
+DIR=${BENCH_DIR:-/tmp/pktvisor-bench}
+mkdir -p "$DIR" bin
+CAP="$DIR/dns-$N.pcap"
+
+go build -o bin/ ./cmd/pktvisor-reader
+[[ -s "$CAP" ]] || go run ./scripts/bench/gencap -n "$N" -o "$CAP"
+bytes=$(stat -c %s "$CAP")
+echo "capture: $CAP ($N packets, $bytes bytes)"
+
+# measure LABEL CMD...: wall seconds and max RSS (KiB) of CMD, best of 3.
+measure() {
+  local label=$1; shift
+  local best="" rss=""
+  for _ in 1 2 3; do
+    /usr/bin/time -f "%e %M" -o "$DIR/time.out" "$@" >/dev/null 2>"$DIR/$label.err" || {
+      echo "$label failed:"; cat "$DIR/$label.err"; exit 1; }
+    read -r s m <"$DIR/time.out"
+    if [[ -z "$best" ]] || awk "BEGIN{exit !($s < $best)}"; then best=$s; rss=$m; fi
+  done
+  printf '%-18s %8.3f s  %8.1f ns/packet  %7.1f MB RSS\n' "$label" "$best" \
+    "$(awk "BEGIN{print $best*1e9/$N}")" "$(awk "BEGIN{print $rss/1024}")"
+  eval "T_$label=$best"
+}
+
+cat "$CAP" >/dev/null # warm the page cache
+measure io_floor cat "$CAP"
+measure pktvisor bin/pktvisor-reader -H 10.1.0.0/16 "$CAP"
+measure tshark tshark -n -q -z dns,tree -r "$CAP"
+
+echo
+awk -v r="$T_pktvisor" -v t="$T_tshark" -v f="$T_io_floor" 'BEGIN {
+  printf "pktvisor-reader vs tshark:     %.1fx faster\n", t / r
+  printf "pktvisor-reader vs read floor: %.1fx the time of cat\n", r / (f > 0 ? f : 0.001)
+}'
