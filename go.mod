@@ -9,6 +9,7 @@ require (
 	github.com/prometheus/client_golang v1.25.0 // indirect
 	github.com/segmentio/fasthash v1.0.3 // indirect
 	github.com/spf13/pflag v1.1.0 // indirect
+	github.com/twmb/murmur3 v1.1.8 // indirect
 	github.com/vishvananda/netlink v1.3.1 // indirect
 	github.com/vishvananda/netns v0.0.5 // indirect
 	golang.org/x/net v0.62.0 // indirect

@@ -137,13 +137,13 @@ func (t *fragTable) add(k fragKey, off int, more bool, data []byte, ts int64, st
 
 // start makes e an empty datagram k first seen at ts.
 func (e *fragEntry) start(k fragKey, ts int64) {
+	clear(e.blocks[:(e.maxEnd+fragUnit*64-1)/(fragUnit*64)]) // no block past maxEnd was set
 	e.key = k
 	e.used = true
 	e.first = ts
 	e.total = -1
 	e.maxEnd = 0
 	e.got = 0
-	clear(e.blocks[:])
 }
 
 // fits reports whether bytes [off, end) can be added: they agree with the
@@ -155,17 +155,27 @@ func (e *fragEntry) fits(off, end int, more bool) bool {
 	if !more && end < e.maxEnd {
 		return false
 	}
-	for b := off / fragUnit; b < (end+fragUnit-1)/fragUnit; b++ {
-		if e.blocks[b/64]&(1<<(b%64)) != 0 {
-			return false
-		}
-	}
-	return true
+	return !e.blockRange(off, end, false)
 }
 
 // mark records bytes [off, end) as received.
-func (e *fragEntry) mark(off, end int) {
-	for b := off / fragUnit; b < (end+fragUnit-1)/fragUnit; b++ {
-		e.blocks[b/64] |= 1 << (b % 64)
+func (e *fragEntry) mark(off, end int) { e.blockRange(off, end, true) }
+
+// blockRange visits the bitmap words of the 8-byte blocks holding bytes
+// [off, end). With set it sets their bits; it reports whether any was
+// already set.
+func (e *fragEntry) blockRange(off, end int, set bool) bool {
+	lo, hi := off/fragUnit, (end+fragUnit-1)/fragUnit
+	hit := false
+	for lo < hi {
+		w, bit := lo/64, lo%64
+		n := min(hi-lo, 64-bit)
+		mask := (^uint64(0) >> (64 - n)) << bit
+		hit = hit || e.blocks[w]&mask != 0
+		if set {
+			e.blocks[w] |= mask
+		}
+		lo += n
 	}
+	return hit
 }

@@ -18,6 +18,11 @@ const (
 // (Ethernet padding, trailers); a total length above it marks p.Truncated
 // (snaplen) without an error. A total length of 0 is taken as a
 // segmentation-offload capture and the captured length is used.
+//
+// p.L3 is set only once the 20-byte fixed header is there: a frame cut
+// before that is ErrTruncated with L3Unknown, as PcapPlusPlus (pktvisor's
+// parser) does, while tshark would still label it "ip". No frame of the
+// test captures is cut that short, so the counts still agree.
 func (d *Decoder) ipv4(b []byte, ts int64, p *Packet) error {
 	if len(b) < ipv4MinHeaderLen {
 		return ErrTruncated

@@ -119,7 +119,7 @@ func ParseV4(b []byte, m *V4) error {
 
 // options walks the options field (RFC 2132 section 2).
 func (m *V4) options(b []byte) error {
-	var seenType, seenServer, seenReq, seenOverload bool
+	var seenType, seenHost, seenServer, seenReq, seenOverload bool
 	for i := 0; i < len(b); {
 		code := b[i]
 		switch code {
@@ -149,7 +149,8 @@ func (m *V4) options(b []byte) error {
 				m.MsgType = MessageType(v[0])
 			}
 		case OptHostname:
-			if m.Hostname == nil {
+			if !seenHost {
+				seenHost = true
 				m.Hostname = v
 			}
 		case OptServerID:

@@ -51,7 +51,7 @@ func ResolveGroups(offered []Group, enable, disable []string) (Groups, error) {
 				continue
 			}
 			if _, ok := g[n]; !ok {
-				return fmt.Errorf("%s is an invalid/unsupported metric group. The valid groups are: all, %s", n, strings.Join(names, ", "))
+				return fmt.Errorf("%s is an invalid/unsupported metric group. The valid groups are: %s", n, strings.Join(append([]string{"all"}, names...), ", "))
 			}
 			g[n] = on
 		}

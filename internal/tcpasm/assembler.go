@@ -32,7 +32,7 @@ type Config struct {
 	MaxFlows         int   // flows tracked at once (default 300,000, pktvisor's)
 	IdleTimeoutNanos int64 // idle flows closed after this in event time (default 30 s)
 	MaxOutOfOrder    int   // segments held ahead of a hole per direction (default 50)
-	MaxBuffered      int   // bytes per direction in the framing buffer, and again in held segments (default 2*65537)
+	MaxBuffered      int   // bytes per direction in the framing buffer, and again in held segments (default 2*65537); a message that arrives whole in one segment is framed in place whatever its size
 	StripPrefix      int   // bytes at the start of each framed message not given to the EmitFunc (2 for DNS)
 }
 
@@ -172,6 +172,8 @@ func (a *Assembler) open(key flowKey, d int, p *decode.Packet) *flow {
 		f = new(flow)
 	}
 	f.key = key
+	f.ep[d] = endpoint{p.SrcIP, p.SrcPort}
+	f.ep[1-d] = endpoint{p.DstIP, p.DstPort}
 	f.client = d
 	if p.TCPFlags&(decode.TCPSyn|decode.TCPAck) == decode.TCPSyn|decode.TCPAck {
 		f.client = 1 - d
@@ -214,7 +216,7 @@ func (a *Assembler) closeFlow(f *flow, p *decode.Packet) {
 // packetFor returns p when it travels in direction d of f, else the
 // Assembler's synthetic packet filled in for that direction.
 func (a *Assembler) packetFor(f *flow, d int, p *decode.Packet) *decode.Packet {
-	src, dst := f.key.ep[d], f.key.ep[1-d]
+	src, dst := f.ep[d], f.ep[1-d]
 	if p != nil && p.SrcIP == src.addr && p.SrcPort == src.port {
 		return p
 	}
@@ -417,7 +419,9 @@ func (a *Assembler) deliver(f *flow, d int, data []byte, p *decode.Packet) {
 			if len(rest) == 0 {
 				return
 			}
-			if len(rest) > a.cfg.MaxBuffered {
+			if len(rest) >= a.cfg.MaxBuffered {
+				// A partial message that fills the buffer can never
+				// complete in it: give up on it now.
 				a.stats.Errors++
 				return
 			}

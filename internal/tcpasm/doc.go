@@ -28,6 +28,8 @@
 // Segments before next are trimmed; a segment wholly before next is a
 // retransmission (Stats.Retransmits). Segments ahead of next are copied and
 // held (Stats.OutOfOrder) until the hole is filled, then drained in order.
+// A segment cut short by the capture's snaplen is used as captured; its
+// missing tail becomes a hole before the next segment.
 //
 // # Giving up on a hole
 //
@@ -60,23 +62,26 @@
 // recently used one (Stats.Evicted). After each segment up to
 // [MaxIdleChecks] least-recently-used flows idle for more than
 // IdleTimeoutNanos of event time (packet timestamps) are closed
-// (Stats.TimedOut). Closing a flow for any reason frames what it can first.
+// (Stats.TimedOut), after the segment's own messages were emitted.
+// [Assembler.Expire] does the same for every idle flow, for heartbeats.
+// Closing a flow for any reason frames what it can first.
 //
 // # Memory
 //
-// Flow structs (about 300 bytes, plus about 80 bytes of map entry) and byte
+// Flow structs (280 bytes, plus about 100 bytes of map entry) and byte
 // buffers are recycled through free lists owned by the [Assembler], so
 // steady-state traffic allocates nothing per segment. Byte buffers exist
 // only for directions with pending data: at most MaxBuffered bytes of
-// framing buffer plus MaxBuffered bytes of held segments per direction. The
-// worst case is therefore
+// framing buffer plus MaxBuffered bytes of held segments per direction,
+// whose hold list takes 32 bytes per held segment. The worst case is
+// therefore
 //
-//	MaxFlows × (≈400 B + 2 directions × 2 × MaxBuffered)
+//	MaxFlows × (≈400 B + 2 directions × (MaxOutOfOrder × 32 B + 2 × MaxBuffered))
 //
-// (the default 300,000 × 512 KiB is a theoretical bound that needs every
-// flow stalled behind a hole at once; typical DNS flows hold a few hundred
-// bytes, if anything). Idle free lists keep at most 1024 flow structs and
-// about 12 MiB of buffers.
+// (with the defaults, 300,000 × ≈515 KiB: a theoretical bound that needs
+// every flow stalled behind a full hole at once; typical DNS flows hold a
+// few hundred bytes, if anything). Idle free lists keep at most 1024 flow
+// structs and about 10 MiB of buffers.
 //
 // An Assembler is used by one goroutine.
 package tcpasm

@@ -1,6 +1,7 @@
 package tcpasm
 
 import (
+	"bytes"
 	"net/netip"
 
 	"github.com/pktvisor-go/pktvisor/internal/decode"
@@ -12,29 +13,32 @@ type endpoint struct {
 	port uint16
 }
 
-// less orders endpoints by address, then port.
-func (e endpoint) less(o endpoint) bool {
-	if c := e.addr.Compare(o.addr); c != 0 {
-		return c < 0
-	}
-	return e.port < o.port
-}
-
-// flowKey identifies a flow independently of direction: ep[0] is the
-// smaller endpoint. It is comparable and used directly as a map key.
+// flowKey identifies a flow independently of direction: side 0 is the
+// endpoint with the smaller (address, port). It is comparable, has no
+// padding or pointers (so the map hashes it as plain memory), and is used
+// directly as a map key. IPv4 addresses are stored 4-in-6; v6 keeps them
+// apart from IPv4-mapped IPv6 addresses.
 type flowKey struct {
-	ep [2]endpoint
+	addr [2][16]byte
+	port [2]uint16
+	v6   uint16
 }
 
 // keyOf returns the flow key of p and the direction index of p within it
-// (0 when p travels from ep[0]).
+// (0 when p travels from side 0).
 func keyOf(p *decode.Packet) (flowKey, int) {
-	src := endpoint{p.SrcIP, p.SrcPort}
-	dst := endpoint{p.DstIP, p.DstPort}
-	if dst.less(src) {
-		return flowKey{ep: [2]endpoint{dst, src}}, 1
+	src, dst := p.SrcIP.As16(), p.DstIP.As16()
+	var k flowKey
+	if !p.SrcIP.Is4() {
+		k.v6 = 1
 	}
-	return flowKey{ep: [2]endpoint{src, dst}}, 0
+	c := bytes.Compare(src[:], dst[:])
+	if c > 0 || c == 0 && p.DstPort < p.SrcPort {
+		k.addr, k.port = [2][16]byte{dst, src}, [2]uint16{p.DstPort, p.SrcPort}
+		return k, 1
+	}
+	k.addr, k.port = [2][16]byte{src, dst}, [2]uint16{p.SrcPort, p.DstPort}
+	return k, 0
 }
 
 // segment is a held out-of-order segment; data is a pooled copy.
@@ -64,6 +68,7 @@ type half struct {
 // (head = most recently used) and recycled through the Assembler.
 type flow struct {
 	key    flowKey
+	ep     [2]endpoint // side i of key, as netip values
 	half   [2]half
 	client int // direction index of the client side
 	lastTS int64

@@ -18,7 +18,7 @@ const (
 
 // bufPool is a single-goroutine free list of byte buffers by size class.
 // Idle memory is bounded by numClasses × max(retainBytesPerClass,
-// minRetain × class size) ≈ 12 MiB.
+// minRetain × class size) = 10 MiB.
 type bufPool struct {
 	free [numClasses][][]byte
 }

@@ -3,8 +3,10 @@
 # Run from the repository root: sh testdata/dnsmsg/gen.sh
 # Needs tshark (tested with 4.0.17). One .tsv per capture listed below, one
 # line per UDP frame to or from port 53, 5353 or 53000 that tshark dissects as
-# DNS/mDNS (IP reassembly off, so fragments are left out on both sides).
-# Columns: frame, qname, qtype, rcode, ancount, qr, ecs4, ecs6, malformed.
+# DNS/mDNS; IP reassembly is off and first fragments (MF set) are filtered out,
+# as the test walker drops every fragment.
+# Columns: frame, qname, qtype, rcode, ancount, prereq (UPDATE's ANCOUNT),
+# qr, ecs4, ecs6, malformed.
 # Multi-valued fields (several questions) keep tshark's comma list.
 set -eu
 cd "$(dirname "$0")/../captures"
@@ -40,10 +42,10 @@ for f in dns_udp_mixed_rcode.pcap dnssec.pcap ecs.pcap \
 	zeek__ipv6-fragmented-dns.pcap; do
 	tshark -r "$f" -n -o ip.defragment:FALSE -o ipv6.defragment:FALSE \
 		-d udp.port==53000,dns \
-		-Y '(dns || mdns) && udp && !icmp && !icmpv6 && (udp.port==53 || udp.port==5353 || udp.port==53000)' \
+		-Y '(dns || mdns) && udp && !icmp && !icmpv6 && !(ip.flags.mf==1) && !ipv6.fraghdr && (udp.port==53 || udp.port==5353 || udp.port==53000)' \
 		-T fields -E separator=/t -E occurrence=a -E aggregator=, \
 		-e frame.number -e dns.qry.name -e dns.qry.type -e dns.flags.rcode \
-		-e dns.count.answers -e dns.flags.response \
+		-e dns.count.answers -e dns.count.prerequisites -e dns.flags.response \
 		-e dns.opt.client.addr4 -e dns.opt.client.addr6 -e _ws.malformed \
 		>"../dnsmsg/${f%.*}.tsv"
 done

@@ -36,14 +36,15 @@ func (r *Reader) readPcapHeader(magic uint32) error {
 	// Bytes 4..15 hold the version, the unused time zone and sigfigs.
 	r.snaplen = r.u32(h[16:])
 	r.linkType = r.u32(h[20:]) & pcapLinkTypeMask
-	return r.discard(0, pcapFileHeaderLen)
+	r.consume(pcapFileHeaderLen)
+	return nil
 }
 
 // nextPcap reads one pcap record: a 16-byte header (seconds, fraction,
 // captured length, original length) followed by the captured bytes.
 func (r *Reader) nextPcap(rec *Record) error {
 	start := r.off
-	h, err := r.br.Peek(pcapRecordHeaderLen)
+	h, err := r.fill(pcapRecordHeaderLen)
 	if len(h) < pcapRecordHeaderLen {
 		if len(h) == 0 && err == io.EOF {
 			return io.EOF
@@ -61,13 +62,11 @@ func (r *Reader) nextPcap(rec *Record) error {
 		return corruptf(start, "captured length %d exceeds original length %d", capLen, wireLen)
 	}
 	n := pcapRecordHeaderLen + int(capLen)
-	b, err := r.br.Peek(n)
-	if len(b) < n {
-		return readError(start, err)
-	}
-	if err := r.discard(start, n); err != nil {
+	b, err := r.peek(start, n)
+	if err != nil {
 		return err
 	}
+	r.consume(n)
 	rec.TS = int64(sec)*1e9 + int64(frac)*r.fracMul
 	rec.CapLen = int(capLen)
 	rec.WireLen = int(wireLen)

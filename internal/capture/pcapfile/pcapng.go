@@ -113,7 +113,7 @@ func (r *Reader) readPcapNGHeader() error {
 		return err
 	}
 	for !r.sawIDB {
-		h, _ := r.br.Peek(4)
+		h, _ := r.fill(4)
 		if len(h) < 4 {
 			return nil
 		}
@@ -145,7 +145,7 @@ func (r *Reader) nextPcapNG(rec *Record) error {
 // block; rec may be nil when the caller knows the block is not one.
 func (r *Reader) readBlock(rec *Record) (bool, error) {
 	start := r.off
-	h, err := r.br.Peek(blockHeaderLen)
+	h, err := r.fill(blockHeaderLen)
 	if len(h) < blockHeaderLen {
 		if len(h) == 0 && err == io.EOF {
 			return false, io.EOF
@@ -208,7 +208,8 @@ func (r *Reader) skipBlock(start int64, blen uint32) error {
 	if tl := r.u32(t); tl != blen {
 		return corruptf(start, "block trailer length %d differs from block length %d", tl, blen)
 	}
-	return r.discard(start, 4)
+	r.consume(4)
+	return nil
 }
 
 // wholeBlock returns the complete block at start, which must fit the read
@@ -270,7 +271,8 @@ func (r *Reader) readIDB(start int64, blen uint32) error {
 		r.sawIDB = true
 		r.linkType, r.snaplen = f.linkType, f.snaplen
 	}
-	return r.discard(start, int(blen))
+	r.consume(int(blen))
+	return nil
 }
 
 // readPacketBlock reads an Enhanced, Simple or obsolete Packet Block into rec.
@@ -332,9 +334,7 @@ func (r *Reader) readPacketBlock(start int64, typ, blen uint32, rec *Record) err
 	if err != nil {
 		return err
 	}
-	if err := r.discard(start, int(blen)); err != nil {
-		return err
-	}
+	r.consume(int(blen))
 	f := &r.ifaces[ifid]
 	rec.TS = 0
 	if typ != blockSPB {

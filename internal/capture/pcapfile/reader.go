@@ -1,7 +1,6 @@
 package pcapfile
 
 import (
-	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -15,9 +14,17 @@ import (
 // more is reported as [ErrCorrupt].
 const MaxCapLen = 0x40000
 
-// bufSize is the size of the read buffer. It bounds the size of a pcapng
-// packet or interface block, which must fit in the buffer whole.
-const bufSize = 1 << 20
+const (
+	// bufSize is the largest size of the read buffer. It bounds the size of
+	// a pcapng packet or interface block, which must fit in the buffer whole.
+	bufSize = 1 << 20
+	// minBufSize is the smallest initial buffer, used when the input is
+	// known to be small.
+	minBufSize = 4096
+	// maxEmptyReads is how many (0, nil) reads are tolerated in a row
+	// before the source is declared stuck, as bufio does.
+	maxEmptyReads = 100
+)
 
 // Format is the container format of a capture file.
 type Format int
@@ -53,7 +60,11 @@ type Record struct {
 // Reader reads records from a pcap or pcapng stream. It is not safe for
 // concurrent use.
 type Reader struct {
-	br     *bufio.Reader
+	src    io.Reader
+	buf    []byte // buf[rpos:wpos] is read from src but not consumed
+	rpos   int
+	wpos   int
+	srcErr error // sticky error of src, returned once the buffer is drained
 	closer io.Closer
 	size   int64
 	off    int64 // bytes consumed from the start of the stream
@@ -83,7 +94,7 @@ func Open(path string) (*Reader, error) {
 	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
 		size = fi.Size()
 	}
-	r, err := NewReader(f)
+	r, err := newReader(f, size)
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("read capture header of %s: %w", path, err)
@@ -99,9 +110,23 @@ func Open(path string) (*Reader, error) {
 // that [Reader.LinkType] and [Reader.Snaplen] are known. Errors are
 // [*FormatError]s: ErrBadMagic for an unknown magic, ErrTruncated for input
 // that ends inside the header, ErrCorrupt for impossible header fields.
-// The Reader buffers src; it never closes it.
+// The Reader buffers src (up to 1 MiB); it never closes it.
 func NewReader(src io.Reader) (*Reader, error) {
-	r := &Reader{br: bufio.NewReaderSize(src, bufSize), size: -1}
+	hint := int64(-1)
+	if l, ok := src.(interface{ Len() int }); ok { // bytes.Reader, strings.Reader, bytes.Buffer
+		hint = int64(l.Len())
+	}
+	return newReader(src, hint)
+}
+
+// newReader is NewReader with a hint of the input's length (-1 if unknown)
+// that sizes the initial buffer.
+func newReader(src io.Reader, hint int64) (*Reader, error) {
+	n := bufSize
+	if hint >= 0 && hint < bufSize {
+		n = max(int(hint), minBufSize)
+	}
+	r := &Reader{src: src, buf: make([]byte, n), size: -1}
 	m, err := r.peek(0, 4)
 	if err != nil {
 		return nil, err
@@ -174,22 +199,64 @@ func (r *Reader) Close() error {
 	return nil
 }
 
-// peek returns the next n bytes without consuming them. n must not exceed
-// bufSize. A short read is a *FormatError at off.
+// fill returns the next n bytes without consuming them, reading from src
+// as needed, growing the buffer when n exceeds it. n must not exceed
+// bufSize. When src ends or fails first it returns what there is and the
+// error of src. Bytes returned earlier may be moved.
+func (r *Reader) fill(n int) ([]byte, error) {
+	if r.wpos-r.rpos >= n {
+		return r.buf[r.rpos : r.rpos+n], nil
+	}
+	if n > len(r.buf) {
+		nb := make([]byte, min(max(n, 2*len(r.buf)), bufSize))
+		r.wpos = copy(nb, r.buf[r.rpos:r.wpos])
+		r.rpos, r.buf = 0, nb
+	} else if n > len(r.buf)-r.rpos {
+		r.wpos = copy(r.buf, r.buf[r.rpos:r.wpos])
+		r.rpos = 0
+	}
+	for empty := 0; r.wpos-r.rpos < n && r.srcErr == nil; {
+		m, err := r.src.Read(r.buf[r.wpos:])
+		r.wpos += m
+		if err != nil {
+			r.srcErr = err
+		} else if m == 0 {
+			if empty++; empty == maxEmptyReads {
+				r.srcErr = io.ErrNoProgress
+			}
+		}
+	}
+	if r.wpos-r.rpos < n {
+		return r.buf[r.rpos:r.wpos], r.srcErr
+	}
+	return r.buf[r.rpos : r.rpos+n], nil
+}
+
+// peek is fill reporting a short read as a *FormatError at off.
 func (r *Reader) peek(off int64, n int) ([]byte, error) {
-	b, err := r.br.Peek(n)
+	b, err := r.fill(n)
 	if len(b) < n {
 		return nil, readError(off, err)
 	}
 	return b, nil
 }
 
-// discard consumes n bytes. A short read is a *FormatError at off.
+// consume advances past n bytes that a peek has returned.
+func (r *Reader) consume(n int) {
+	r.rpos += n
+	r.off += int64(n)
+}
+
+// discard consumes n bytes, reading through src in buffer-sized chunks. A
+// short read is a *FormatError at off.
 func (r *Reader) discard(off int64, n int) error {
-	d, err := r.br.Discard(n)
-	r.off += int64(d)
-	if d < n {
-		return readError(off, err)
+	for n > 0 {
+		b, err := r.fill(min(n, len(r.buf)))
+		if len(b) == 0 {
+			return readError(off, err)
+		}
+		r.consume(len(b))
+		n -= len(b)
 	}
 	return nil
 }
