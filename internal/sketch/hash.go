@@ -15,11 +15,12 @@ const (
 )
 
 // Hash is the 64-bit hash the sketches use for byte keys. It reads the key
-// eight bytes at a time, folds each 128-bit product of two words into 64
-// bits, and ends with the MurmurHash3 64-bit finalizer, so every input bit
-// affects every output bit with probability close to one half (both the low
-// bits, which [TopN] uses for its table, and the high bits, which
-// [Cardinality] uses for its registers). It is not a cryptographic hash and
+// eight bytes at a time (overlapping loads for the tail), folds each
+// 128-bit product of two words into 64 bits, and ends with one more folded
+// multiplication by a constant, so every input bit flips every output bit
+// with probability close to one half (both the low bits, which [TopN] uses
+// for its table, and the high bits, which [Cardinality] uses for its
+// registers; TestHashAvalanche checks it). It is not a cryptographic hash and
 // is not seeded: do not use it where keys may be chosen by an adversary to
 // collide. It allocates nothing and is safe for concurrent use.
 func Hash(b []byte) uint64 {
@@ -40,7 +41,7 @@ func Hash(b []byte) uint64 {
 	case m > 0:
 		x = uint64(b[0])<<16 | uint64(b[m>>1])<<8 | uint64(b[m-1])
 	}
-	return fmix64(mul128Fold(x^hashK1, y^h^hashK2))
+	return mul128Fold(mul128Fold(x^hashK1, y^h^hashK2), hashK0)
 }
 
 // HashUint64 hashes a 64-bit value (for example an IPv4 address or a port

@@ -12,7 +12,7 @@ func TestHashAvalanche(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 7))
 	for _, n := range []int{1, 2, 3, 4, 6, 8, 12, 16, 17, 33, 64} {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
-			const trials = 200
+			const trials = 1000
 			var flips [64]int
 			total := 0
 			key := make([]byte, n)
@@ -32,7 +32,7 @@ func TestHashAvalanche(t *testing.T) {
 				}
 			}
 			for o, f := range flips {
-				if p := float64(f) / float64(total); p < 0.4 || p > 0.6 {
+				if p := float64(f) / float64(total); p < 0.45 || p > 0.55 {
 					t.Fatalf("output bit %d flips with p=%.3f", o, p)
 				}
 			}

@@ -63,6 +63,26 @@ func TestCardinalityAccuracy(t *testing.T) {
 	}
 }
 
+func TestCardinalityStatistics(t *testing.T) {
+	// Over 16 disjoint streams of 100k keys the error must look like the
+	// estimator's: unbiased, with a standard error near 1.04/sqrt(2^14) =
+	// 0.81 %. A weak hash or a wrong estimator is off by far more.
+	const reps, n = 16, 100_000
+	sum, sq := 0.0, 0.0
+	for r := range uint64(reps) {
+		c := NewCardinality()
+		insertN(c, r<<36, n)
+		e := (float64(c.Estimate()) - n) / n
+		sum += e
+		sq += e * e
+	}
+	mean, rms := sum/reps, math.Sqrt(sq/reps)
+	t.Logf("mean %.3f%%, rms %.3f%%", 100*mean, 100*rms)
+	if math.Abs(mean) > 0.006 || rms > 0.012 {
+		t.Fatalf("mean %.4f rms %.4f", mean, rms)
+	}
+}
+
 func TestCardinalityDenseSmall(t *testing.T) {
 	// The register estimator alone (no exact set) across small counts.
 	for _, n := range []uint64{1, 10, 100, 1000, 3000, 10_000, 40_000} {

@@ -1,7 +1,6 @@
 package tcpasm
 
 import (
-	"bytes"
 	"net/netip"
 
 	"github.com/pktvisor-go/pktvisor/internal/decode"
@@ -26,19 +25,18 @@ type flowKey struct {
 
 // keyOf returns the flow key of p and the direction index of p within it
 // (0 when p travels from side 0).
-func keyOf(p *decode.Packet) (flowKey, int) {
-	src, dst := p.SrcIP.As16(), p.DstIP.As16()
-	var k flowKey
-	if !p.SrcIP.Is4() {
+func keyOf(p *decode.Packet) (k flowKey, d int) {
+	src, dst := p.SrcIP, p.DstIP
+	sp, dp := p.SrcPort, p.DstPort
+	if c := src.Compare(dst); c > 0 || c == 0 && dp < sp {
+		src, dst, sp, dp, d = dst, src, dp, sp, 1
+	}
+	k.addr[0], k.addr[1] = src.As16(), dst.As16()
+	k.port[0], k.port[1] = sp, dp
+	if !src.Is4() {
 		k.v6 = 1
 	}
-	c := bytes.Compare(src[:], dst[:])
-	if c > 0 || c == 0 && p.DstPort < p.SrcPort {
-		k.addr, k.port = [2][16]byte{dst, src}, [2]uint16{p.DstPort, p.SrcPort}
-		return k, 1
-	}
-	k.addr, k.port = [2][16]byte{src, dst}, [2]uint16{p.SrcPort, p.DstPort}
-	return k, 0
+	return k, d
 }
 
 // segment is a held out-of-order segment; data is a pooled copy.

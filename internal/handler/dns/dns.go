@@ -337,12 +337,14 @@ func (h *V1) deepUpdate(b *bucket, ev *handler.DNSEvent, suffix int) {
 			b.topUDPPorts.Update(h.key2[:], 1)
 		}
 	}
-	if m.QDCount > 0 && !m.HasQuestion {
-		return // the question did not parse: pktvisor stops here too
-	}
 	if resp {
+		// The rcode is in the header: a reply counts in top_rcode as it
+		// counts in replies, even when its question is malformed.
 		binary.BigEndian.PutUint16(h.key2[:], uint16(rc))
 		b.topRcode.Update(h.key2[:], 1)
+	}
+	if m.QDCount > 0 && !m.HasQuestion {
+		return // the question did not parse: nothing name-based to count
 	}
 	if m.HasQuestion {
 		name := m.QName()
