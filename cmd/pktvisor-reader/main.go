@@ -78,6 +78,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case fs.NArg() != 1:
 		fmt.Fprintf(stderr, "pktvisor-reader: expected exactly one FILE argument\n\n%s", usage)
 		return 2
+	case *periods < 1 || *periods > 10:
+		fmt.Fprintf(stderr, "pktvisor-reader: --periods must be between 1 and 10, got %d\n", *periods)
+		return 2
+	case *deep < 1 || *deep > 100:
+		fmt.Fprintf(stderr, "pktvisor-reader: --max-deep-sample must be between 1 and 100, got %d\n", *deep)
+		return 2
 	case *geoCity != "" || *geoASN != "":
 		fmt.Fprintln(stderr, "pktvisor-reader: --geo-city/--geo-asn: GeoIP/ASN enrichment is not supported by this build yet")
 		return 2
