@@ -8,8 +8,9 @@ import (
 	"strings"
 )
 
-// DefaultLgMaxMapSize is pktvisor's frequent-items map size: at most
-// 2^13 = 8,192 tracked items per TopN.
+// DefaultLgMaxMapSize is pktvisor's frequent-items map size: a table of
+// 2^13 = 8,192 slots per TopN, of which at most 3/4 (6,144 items) are used,
+// as in DataSketches.
 const DefaultLgMaxMapSize = 13
 
 const (

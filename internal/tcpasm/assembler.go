@@ -242,10 +242,12 @@ func (a *Assembler) segmentIn(f *flow, d int, p *decode.Packet) {
 	if flags&decode.TCPSyn != 0 {
 		if h.started && (!h.synSeen || seq != h.isn) {
 			// A new connection reuses the 4-tuple: finish what the old
-			// one left in this direction and start over.
-			a.finishHalf(f, d, p)
-			held := h.held
-			*h = half{held: held}
+			// one left and start over, in both directions for a SYN, in
+			// this one for a SYN+ACK.
+			a.restartHalf(f, d, p)
+			if flags&decode.TCPAck == 0 {
+				a.restartHalf(f, 1-d, p)
+			}
 		}
 		if flags&decode.TCPAck == 0 {
 			f.client = d
@@ -284,6 +286,14 @@ func (a *Assembler) segmentIn(f *flow, d int, p *decode.Packet) {
 			a.stats.Closed++
 		}
 	}
+}
+
+// restartHalf finishes direction d of f and clears it for a new
+// connection on the same 4-tuple.
+func (a *Assembler) restartHalf(f *flow, d int, p *decode.Packet) {
+	h := &f.half[d]
+	a.finishHalf(f, d, a.packetFor(f, d, p))
+	*h = half{held: h.held}
 }
 
 // seqDiff returns a-b in sequence space (RFC 9293 §3.4 modular arithmetic).

@@ -395,6 +395,19 @@ func TestAssembler(t *testing.T) {
 			stats: Stats{Flows: 1, Opened: 1, Messages: 2, Errors: 1},
 		},
 		{
+			name: "new SYN restarts a direction closed by the old connection",
+			cfg:  dnsCfg,
+			segs: join(handshake(), []seg{
+				s(5001, psh|finAck, dns("old")),
+				c(9000, synFl, ""),
+				// SYN+ACK not captured
+				c(9001, psh, dns("new")),
+				s(8001, psh, dns("ans")),
+			}),
+			want:  []emitted{srv("old", 4000), cli("new", 6000), srv("ans", 7000)},
+			stats: Stats{Flows: 1, Opened: 1, Messages: 3},
+		},
+		{
 			name: "retransmitted SYN keeps state",
 			cfg:  dnsCfg,
 			segs: join(handshake(), []seg{

@@ -52,8 +52,9 @@
 //
 // FIN closes its direction after the data before it was framed; when both
 // directions are closed the flow is removed (Stats.Closed). RST removes the
-// whole flow at once. A SYN with a new initial sequence number on a
-// direction that already has state starts that direction over. Bytes of an
+// whole flow at once. A SYN without ACK carrying a new initial sequence
+// number starts both directions over (a new connection on the same
+// 4-tuple); a SYN+ACK with a new one starts its own direction over. Bytes of an
 // unfinished message left in a direction when it closes count one error;
 // directions with no pending bytes count nothing. Data after a FIN is
 // ignored.

@@ -334,7 +334,7 @@ func TestConfig(t *testing.T) {
 		{name: "recorded not bool", opt: handler.Options{Config: map[string]any{"recorded_stream": "maybe"}},
 			wantErr: "recorded_stream: expected true or false, got maybe"},
 		{name: "metric group", opt: handler.Options{Enable: []string{"top_clients"}},
-			wantErr: "top_clients is an invalid/unsupported metric group. The valid groups are: all, "},
+			wantErr: "top_clients is an invalid/unsupported metric group. The valid groups are: all"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
