@@ -39,6 +39,7 @@ type Pipeline struct {
 	asm  *tcpasm.Assembler
 	pkt  decode.Packet
 	msg  dnsmsg.Message
+	ev   handler.DNSEvent // reused: a local would escape through the interface call
 	opts dnsmsg.ParseOptions
 
 	all     []handler.Handler
@@ -174,9 +175,9 @@ func (p *Pipeline) dnsMessage(pkt *decode.Packet, b []byte, tcp bool) {
 	// and the question when HasQuestion): the handlers decide what counts.
 	_ = p.msg.Parse(b, p.opts)
 	p.st.DNSMessages++
-	ev := handler.DNSEvent{P: pkt, Msg: &p.msg, Size: len(b), TCP: tcp}
+	p.ev = handler.DNSEvent{P: pkt, Msg: &p.msg, Size: len(b), TCP: tcp}
 	for _, h := range p.dns {
-		h.DNS(&ev)
+		h.DNS(&p.ev)
 	}
 }
 
