@@ -7,8 +7,7 @@ type bucket struct {
 	events, deepSamples                  uint64
 	udp, tcp, otherL4, ipv4, ipv6, syn   uint64
 	in, out, unknownDir, total, filtered uint64
-	ppsIn, ppsOut, ppsTotal, ppsEvents   *sketch.Rate
-	bytesIn, bytesOut, bytesTotal        *sketch.Rate
+	rates                                rateSet
 	srcIPsIn, dstIPsOut                  *sketch.Cardinality
 	topIPv4, topIPv6                     *sketch.TopN
 	payloadSize                          *sketch.Quantile
@@ -16,16 +15,11 @@ type bucket struct {
 
 func (h *V1) newBucket() *bucket {
 	return &bucket{
-		ppsIn: sketch.NewRate(), ppsOut: sketch.NewRate(), ppsTotal: sketch.NewRate(), ppsEvents: sketch.NewRate(),
-		bytesIn: sketch.NewRate(), bytesOut: sketch.NewRate(), bytesTotal: sketch.NewRate(),
+		rates:    newRateSet(),
 		srcIPsIn: sketch.NewCardinality(), dstIPsOut: sketch.NewCardinality(),
 		topIPv4: sketch.NewTopN(0), topIPv6: sketch.NewTopN(0),
 		payloadSize: sketch.NewQuantile(),
 	}
-}
-
-func (b *bucket) rates() []*sketch.Rate {
-	return []*sketch.Rate{b.ppsIn, b.ppsOut, b.ppsTotal, b.ppsEvents, b.bytesIn, b.bytesOut, b.bytesTotal}
 }
 
 // Merge implements window.Bucket.
@@ -43,10 +37,7 @@ func (b *bucket) Merge(o *bucket) {
 	b.unknownDir += o.unknownDir
 	b.total += o.total
 	b.filtered += o.filtered
-	or := o.rates()
-	for i, r := range b.rates() {
-		r.Merge(or[i])
-	}
+	b.rates.merge(&o.rates)
 	b.srcIPsIn.Merge(o.srcIPsIn)
 	b.dstIPsOut.Merge(o.dstIPsOut)
 	b.topIPv4.Merge(o.topIPv4)
@@ -56,22 +47,17 @@ func (b *bucket) Merge(o *bucket) {
 
 // Reset implements window.Bucket.
 func (b *bucket) Reset() {
-	rs := b.rates()
-	for _, r := range rs {
-		r.Reset()
-	}
+	b.rates.reset()
 	b.srcIPsIn.Reset()
 	b.dstIPsOut.Reset()
 	b.topIPv4.Reset()
 	b.topIPv6.Reset()
 	b.payloadSize.Reset()
-	*b = bucket{ppsIn: rs[0], ppsOut: rs[1], ppsTotal: rs[2], ppsEvents: rs[3], bytesIn: rs[4], bytesOut: rs[5], bytesTotal: rs[6],
+	*b = bucket{rates: b.rates,
 		srcIPsIn: b.srcIPsIn, dstIPsOut: b.dstIPsOut, topIPv4: b.topIPv4, topIPv6: b.topIPv6, payloadSize: b.payloadSize}
 }
 
 // Close implements window.Bucket: rates flush their running second.
 func (b *bucket) Close(ts int64) {
-	for _, r := range b.rates() {
-		r.Close(ts)
-	}
+	b.rates.close(ts)
 }

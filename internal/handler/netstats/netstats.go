@@ -84,15 +84,16 @@ func (h *V1) Packet(p *decode.Packet) {
 	h.win.Advance(p.TS)
 	b := h.win.Live()
 	b.events++
-	b.ppsEvents.Add(p.TS, 1)
+	rc := b.rates.at(p.TS)
+	rc[ratePPSEvents]++
 	deep := h.deep.Deep()
 	if deep {
 		b.deepSamples++
 	}
 	b.total++
 	size := uint64(p.WireLen)
-	b.ppsTotal.Add(p.TS, 1)
-	b.bytesTotal.Add(p.TS, size)
+	rc[ratePPSTotal]++
+	rc[rateBytesTotal] += size
 	switch p.L3 {
 	case decode.L3IPv4:
 		b.ipv4++
@@ -111,13 +112,13 @@ func (h *V1) Packet(p *decode.Packet) {
 	switch p.Dir {
 	case decode.DirToHost:
 		b.in++
-		b.ppsIn.Add(p.TS, 1)
-		b.bytesIn.Add(p.TS, size)
+		rc[ratePPSIn]++
+		rc[rateBytesIn] += size
 		ip = p.SrcIP
 	case decode.DirFromHost:
 		b.out++
-		b.ppsOut.Add(p.TS, 1)
-		b.bytesOut.Add(p.TS, size)
+		rc[ratePPSOut]++
+		rc[rateBytesOut] += size
 		ip = p.DstIP
 	default:
 		b.unknownDir++
@@ -190,13 +191,9 @@ func (h *V1) render(b *bucket, p window.Period) map[string]any {
 		"deep_samples": b.deepSamples,
 		"period":       handler.PeriodJSON(p),
 	}
-	handler.SetRate(m, b.ppsIn, p, rec, "rates", "pps_in")
-	handler.SetRate(m, b.ppsOut, p, rec, "rates", "pps_out")
-	handler.SetRate(m, b.ppsTotal, p, rec, "rates", "pps_total")
-	handler.SetRate(m, b.ppsEvents, p, rec, "rates", "pps_events")
-	handler.SetRate(m, b.bytesIn, p, rec, "rates", "bytes_in")
-	handler.SetRate(m, b.bytesOut, p, rec, "rates", "bytes_out")
-	handler.SetRate(m, b.bytesTotal, p, rec, "rates", "bytes_total")
+	for i, r := range b.rates.r {
+		handler.SetRate(m, r, p, rec, "rates", rateNames[i])
+	}
 	handler.SetQuantile(m, b.payloadSize, "payload_size")
 	if h.groups.Has("counters") {
 		for k, v := range map[string]uint64{
