@@ -45,6 +45,9 @@ type Config struct {
 	CompileBPF func(expr string, link uint32, snaplen int) (func([]byte) bool, error)
 }
 
+// supportedLinks names the link types the decoder reads, for errors.
+const supportedLinks = "Ethernet (1), raw IP (101, 228, 229), Linux SLL (113) and SLL2 (276), BSD loopback (0, 108)"
+
 // ErrInterrupted is returned when ctx ended before the file did.
 var ErrInterrupted = errors.New("interrupted")
 
@@ -88,7 +91,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer, log *slog.Logger) (Resu
 	}
 	defer r.Close()
 	if lt := decode.LinkType(r.LinkType()); !lt.Supported() {
-		return res, fmt.Errorf("%s: unsupported link type %d", cfg.File, lt)
+		return res, fmt.Errorf("%s: unsupported link type %d in the file header (supported: %s)", cfg.File, lt, supportedLinks)
 	}
 
 	var filter func([]byte) bool
@@ -109,7 +112,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer, log *slog.Logger) (Resu
 	pipe := policy.NewPipeline(policy.PipelineConfig{Hosts: hosts, Filter: filter}, hs)
 
 	start := time.Now()
-	readErr := readAll(ctx, r, pipe, cfg, log)
+	readErr := readAll(ctx, r, pipe, cfg)
 	pipe.End()
 	res.Packets = pipe.Stats().Frames
 	res.Duration = time.Since(start)
@@ -182,12 +185,13 @@ func Render(hs []handler.Handler, periods int) (map[string]any, error) {
 	return map[string]any{fmt.Sprintf("%dm", periods): body}, nil
 }
 
-func readAll(ctx context.Context, r *pcapfile.Reader, pipe *policy.Pipeline, cfg Config, log *slog.Logger) error {
+func readAll(ctx context.Context, r *pcapfile.Reader, pipe *policy.Pipeline, cfg Config) error {
 	var rec pcapfile.Record
 	size := r.Size()
 	var n uint64
 	last := time.Now()
 	var lastN uint64
+	lastLink := r.LinkType()
 	for {
 		err := r.Next(&rec)
 		if err == io.EOF {
@@ -195,6 +199,14 @@ func readAll(ctx context.Context, r *pcapfile.Reader, pipe *policy.Pipeline, cfg
 		}
 		if err != nil {
 			return fmt.Errorf("%s: %w", cfg.File, err)
+		}
+		if rec.LinkType != lastLink {
+			// pcapng files may mix interfaces of several link types.
+			if !decode.LinkType(rec.LinkType).Supported() {
+				return fmt.Errorf("%s: at byte offset %d: unsupported link type %d (supported: %s)",
+					cfg.File, rec.Offset, rec.LinkType, supportedLinks)
+			}
+			lastLink = rec.LinkType
 		}
 		pipe.Frame(decode.LinkType(rec.LinkType), rec.Data, rec.TS, rec.WireLen)
 		n++
@@ -216,6 +228,5 @@ func readAll(ctx context.Context, r *pcapfile.Reader, pipe *policy.Pipeline, cfg
 			}
 		}
 	}
-	_ = log
 	return nil
 }

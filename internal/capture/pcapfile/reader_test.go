@@ -17,10 +17,6 @@ import (
 // at the module root).
 const capturesDir = "../../../testdata/captures"
 
-// sharedCaptures is where the shared test data lives beside the repository;
-// files too large to copy are read from there when present.
-const sharedCaptures = "../../../../shared/testdata/real-captures"
-
 // captureTruth is the ground truth of every real capture, computed with
 // Wireshark 4.0.17 tools:
 //
@@ -106,19 +102,14 @@ var captureTruth = []struct {
 	{"zeek__wikipedia.pcap", FormatPcap, 136, 1300475167096535000, 1300475173475401000, 25260, 25260, 1},
 }
 
-// capturePath returns the path of a real capture, skipping the test when it
-// is absent (only for the file too large to copy into the repository).
+// capturePath returns the path of a real capture in the repository.
 func capturePath(tb testing.TB, name string) string {
 	tb.Helper()
 	p := filepath.Join(capturesDir, name)
-	if _, err := os.Stat(p); err == nil {
-		return p
+	if _, err := os.Stat(p); err != nil {
+		tb.Fatalf("capture %s: %v", name, err)
 	}
-	matches, _ := filepath.Glob(filepath.Join(sharedCaptures, "*", name))
-	if len(matches) == 0 {
-		tb.Skipf("capture %s not found in %s or %s", name, capturesDir, sharedCaptures)
-	}
-	return matches[0]
+	return p
 }
 
 // openT opens path and registers its Close.
