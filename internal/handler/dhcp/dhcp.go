@@ -292,3 +292,8 @@ func (h *V1) render(b *bucket, p window.Period) map[string]any {
 	handler.SetRate(m, b.rateEvents, p, rec, "rates", "events")
 	return m
 }
+
+// Snapshot implements handler.Snapshotter.
+func (h *V1) Snapshot(win bool, n int, now int64) (handler.Snap, error) {
+	return handler.SnapshotOf(h.win, newBucket, win, n, now, h.render)
+}

@@ -219,3 +219,8 @@ func (h *V1) render(b *bucket, p window.Period) map[string]any {
 	}
 	return m
 }
+
+// Snapshot implements handler.Snapshotter.
+func (h *V1) Snapshot(win bool, n int, now int64) (handler.Snap, error) {
+	return handler.SnapshotOf(h.win, h.newBucket, win, n, now, h.render)
+}

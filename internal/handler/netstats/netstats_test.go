@@ -158,3 +158,36 @@ func BenchmarkNetV1(b *testing.B) {
 		h.Packet(p)
 	}
 }
+
+func TestShardSnapshotsMerge(t *testing.T) {
+	a := newV1(t, handler.Options{Name: "n", Periods: 2})
+	b := newV1(t, handler.Options{Name: "n", Periods: 2})
+	for i := int64(0); i < 100; i++ {
+		a.Packet(pkt(10e9+i, decode.DirToHost, decode.L4UDP, "10.0.0.1", "10.0.0.2", 100))
+		b.Packet(pkt(10e9+i, decode.DirToHost, decode.L4TCP, "10.0.0.3", "10.0.0.2", 100))
+	}
+	sa, err := a.Snapshot(false, 0, 11e9)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb, _ := b.Snapshot(false, 0, 11e9)
+	sa.Merge(sb)
+	j := sa.Render()
+	if j["events"] != uint64(200) || j["udp"] != uint64(100) || j["tcp"] != uint64(100) {
+		t.Fatalf("merged: %v", j)
+	}
+	if j["cardinality"].(map[string]any)["src_ips_in"] != uint64(2) {
+		t.Errorf("cardinality %v", j["cardinality"])
+	}
+	if per := j["period"].(map[string]any); per["length"] != int64(1) {
+		t.Errorf("shard periods must not add up: %v", per)
+	}
+	// The shards themselves are unchanged.
+	if ja, _ := a.Bucket(0, 11e9); ja["events"] != uint64(100) {
+		t.Errorf("snapshot changed the shard: %v", ja["events"])
+	}
+	w, err := a.Snapshot(true, 2, 11e9)
+	if err != nil || w.Render()["events"] != uint64(100) {
+		t.Errorf("window snapshot: %v %v", err, w)
+	}
+}

@@ -108,3 +108,9 @@ func (b *bucket) render(p window.Period) map[string]any {
 		"period":                handler.PeriodJSON(p),
 	}
 }
+
+// Snapshot implements handler.Snapshotter.
+func (h *Handler) Snapshot(win bool, n int, now int64) (handler.Snap, error) {
+	return handler.SnapshotOf(h.win, func() *bucket { return &bucket{} }, win, n, now,
+		func(b *bucket, p window.Period) map[string]any { return b.render(p) })
+}
