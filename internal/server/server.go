@@ -1,0 +1,379 @@
+// Package server serves pktvisord's REST API (pktvisor's /api/v1 routes
+// and its admin API), the Prometheus exposition and the OpenAPI document,
+// over HTTP or HTTPS.
+//
+// # The one mistake
+//
+// Without Config.AdminAPI the write routes (POST/DELETE of taps and
+// policies, DELETE /api/v1/server) are not registered at all: they answer
+// 404, as in pktvisor. With it, set Config.AdminToken so that they also
+// require "Authorization: Bearer <token>".
+package server
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/pktvisor-go/pktvisor/internal/handler"
+	"github.com/pktvisor-go/pktvisor/internal/policy"
+	"github.com/pktvisor-go/pktvisor/internal/window"
+)
+
+// Backend is what the API serves: the policy manager.
+type Backend interface {
+	Taps() map[string]any
+	Tap(name string) (map[string]any, error)
+	AddTap(doc []byte) (map[string]any, error)
+	DeleteTap(name string) error
+	Policies() map[string]any
+	Policy(name string) (map[string]any, error)
+	AddPolicy(doc []byte) (map[string]any, error)
+	DeletePolicy(name string) error
+	// Metrics renders the handlers of a policy ("__all": every policy,
+	// skipping those with a period error): {policy: {handler: {schema: {...}}}}.
+	Metrics(policy string, window bool, n int) (map[string]any, error)
+	// Prometheus returns the trees of bucket 1 (or 0 while only one
+	// exists) of a policy's handlers ("__all": every policy).
+	Prometheus(policy string) ([]handler.Labeled, error)
+}
+
+// Config configures the server.
+type Config struct {
+	Addr         string // host:port, pktvisor's default localhost:10853
+	AdminAPI     bool
+	AdminToken   string // required as a bearer token on write routes when set
+	TLSCert      string // serve HTTPS when both are set
+	TLSKey       string
+	PromInstance string // "instance" label of every sample
+	Version      string
+	// DefaultPolicy is the policy of the legacy /api/v1/metrics routes and
+	// of /metrics ("default").
+	DefaultPolicy string
+	// Stop is called by DELETE /api/v1/server.
+	Stop func()
+}
+
+// Server is the HTTP server.
+type Server struct {
+	cfg     Config
+	b       Backend
+	log     *slog.Logger
+	started time.Time
+	router  chi.Router
+	http    *http.Server
+	prom    *promHandler
+}
+
+// New builds the routes.
+func New(cfg Config, b Backend, log *slog.Logger) *Server {
+	if cfg.DefaultPolicy == "" {
+		cfg.DefaultPolicy = "default"
+	}
+	s := &Server{cfg: cfg, b: b, log: log, started: time.Now()}
+	s.prom = newPromHandler(b, cfg.PromInstance)
+	r := chi.NewRouter()
+	r.Get("/api/v1/metrics/app", s.app)
+	r.Get("/api/v1/metrics/rates", s.rates)
+	r.Get("/api/v1/metrics/bucket/{n}", s.legacy(false))
+	r.Get("/api/v1/metrics/window/{n}", s.legacy(true))
+	r.Get("/metrics", s.prom.serve(cfg.DefaultPolicy, false))
+	r.Get("/api/v1/taps", s.taps)
+	r.Get("/api/v1/taps/{name}", s.tap)
+	r.Get("/api/v1/policies", s.policies)
+	r.Get("/api/v1/policies/{name}", s.policyInfo)
+	r.Get("/api/v1/policies/{name}/metrics/bucket/{n}", s.metrics(false))
+	r.Get("/api/v1/policies/{name}/metrics/window/{n}", s.metrics(true))
+	r.Get("/api/v1/policies/{name}/metrics/prometheus", s.policyProm)
+	r.Get("/api/v1/openapi.json", s.openapi)
+	if cfg.AdminAPI {
+		r.Group(func(r chi.Router) {
+			r.Use(s.requireToken)
+			r.Post("/api/v1/taps", s.addTap)
+			r.Delete("/api/v1/taps/{name}", s.deleteTap)
+			r.Post("/api/v1/policies", s.addPolicy)
+			r.Delete("/api/v1/policies/{name}", s.deletePolicy)
+			r.Delete("/api/v1/server", s.stopServer)
+		})
+	}
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) { writeError(w, http.StatusNotFound, "not found") })
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusMethodNotAllowed, "method not allowed")
+	})
+	s.router = r
+	return s
+}
+
+// Handler returns the routes, for tests and embedding.
+func (s *Server) Handler() http.Handler { return s.router }
+
+// Listen binds the address, so that "port in use" is reported before the
+// agent starts capturing.
+func (s *Server) Listen() (net.Listener, error) {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", s.cfg.Addr, err)
+	}
+	return ln, nil
+}
+
+// Serve serves on ln until ctx ends, then shuts down gracefully.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	s.http = &http.Server{Handler: s.router, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() {
+		var err error
+		if s.cfg.TLSCert != "" || s.cfg.TLSKey != "" {
+			err = s.http.ServeTLS(ln, s.cfg.TLSCert, s.cfg.TLSKey)
+		} else {
+			err = s.http.Serve(ln)
+		}
+		errc <- err
+	}()
+	select {
+	case err := <-errc:
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		return fmt.Errorf("serve http: %w", err)
+	case <-ctx.Done():
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return s.http.Shutdown(sctx)
+	}
+}
+
+func (s *Server) requireToken(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.cfg.AdminToken != "" {
+			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(s.cfg.AdminToken)) != 1 {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="pktvisord"`)
+				writeError(w, http.StatusUnauthorized, "missing or invalid bearer token")
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	if err := json.NewEncoder(w).Encode(v); err != nil {
+		return
+	}
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]string{"error": msg})
+}
+
+// status maps a backend error to its HTTP status.
+func status(err error) int {
+	var pe *window.PeriodError
+	switch {
+	case errors.As(err, &pe):
+		return http.StatusTooEarly
+	case errors.Is(err, policy.ErrNotFound):
+		return http.StatusNotFound
+	case errors.Is(err, policy.ErrExists):
+		return http.StatusConflict
+	case errors.Is(err, policy.ErrNoTapMatch):
+		return http.StatusUnprocessableEntity
+	case errors.Is(err, policy.ErrInvalid):
+		return http.StatusBadRequest
+	}
+	return http.StatusInternalServerError
+}
+
+func fail(w http.ResponseWriter, err error) { writeError(w, status(err), err.Error()) }
+
+func (s *Server) app(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"app": map[string]any{
+		"version":     s.cfg.Version,
+		"up_time_min": time.Since(s.started).Minutes(),
+	}})
+}
+
+func (s *Server) rates(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{
+		"packets": map[string]any{"in": 0, "out": 0},
+		"warning": "deprecated: use 'live' data from /api/v1/metrics/bucket/0 instead",
+	})
+}
+
+func period(r *http.Request) (int, bool) {
+	n, err := strconv.Atoi(chi.URLParam(r, "n"))
+	return n, err == nil && n >= 0
+}
+
+// legacy serves /api/v1/metrics/{bucket,window}/N of the default policy:
+// {"<N>m": {schema: {...}}} (bucket: "1m").
+func (s *Server) legacy(win bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		n, ok := period(r)
+		if !ok {
+			writeError(w, http.StatusBadRequest, "period must be a non-negative integer")
+			return
+		}
+		m, err := s.b.Metrics(s.cfg.DefaultPolicy, win, n)
+		if err != nil {
+			if errors.Is(err, policy.ErrNotFound) {
+				writeError(w, http.StatusNotFound, "no default policy")
+				return
+			}
+			fail(w, err)
+			return
+		}
+		body := map[string]any{}
+		if pol, ok := m[s.cfg.DefaultPolicy].(map[string]any); ok {
+			for _, hv := range pol {
+				for schema, obj := range hv.(map[string]any) {
+					body[schema] = obj
+				}
+			}
+		}
+		key := "1m"
+		if win {
+			key = fmt.Sprintf("%dm", n)
+		}
+		writeJSON(w, http.StatusOK, map[string]any{key: body})
+	}
+}
+
+func (s *Server) metrics(win bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		n, ok := period(r)
+		if !ok {
+			writeError(w, http.StatusBadRequest, "period must be a non-negative integer")
+			return
+		}
+		m, err := s.b.Metrics(chi.URLParam(r, "name"), win, n)
+		if err != nil {
+			fail(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, m)
+	}
+}
+
+func (s *Server) policyProm(w http.ResponseWriter, r *http.Request) {
+	s.prom.serve(chi.URLParam(r, "name"), true)(w, r)
+}
+
+func (s *Server) taps(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, s.b.Taps())
+}
+
+func (s *Server) tap(w http.ResponseWriter, r *http.Request) {
+	t, err := s.b.Tap(chi.URLParam(r, "name"))
+	if err != nil {
+		if errors.Is(err, policy.ErrNotFound) {
+			writeError(w, http.StatusNotFound, "tap does not exists")
+			return
+		}
+		fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, t)
+}
+
+func (s *Server) policies(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, s.b.Policies())
+}
+
+func (s *Server) policyInfo(w http.ResponseWriter, r *http.Request) {
+	p, err := s.b.Policy(chi.URLParam(r, "name"))
+	if err != nil {
+		if errors.Is(err, policy.ErrNotFound) {
+			writeError(w, http.StatusNotFound, "policy does not exists")
+			return
+		}
+		fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, p)
+}
+
+// maxBody bounds POST bodies (a policy document is a few KiB).
+const maxBody = 1 << 20
+
+func readDoc(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || (ct != "application/x-yaml" && ct != "application/json" && ct != "application/yaml" && ct != "text/yaml") {
+		writeError(w, http.StatusBadRequest, "Content-Type not supported: use application/x-yaml or application/json")
+		return nil, false
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("read body: %v", err))
+		return nil, false
+	}
+	if len(body) == 0 {
+		writeError(w, http.StatusBadRequest, "empty data")
+		return nil, false
+	}
+	return body, true
+}
+
+func (s *Server) addTap(w http.ResponseWriter, r *http.Request) {
+	doc, ok := readDoc(w, r)
+	if !ok {
+		return
+	}
+	t, err := s.b.AddTap(doc)
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, t)
+}
+
+func (s *Server) deleteTap(w http.ResponseWriter, r *http.Request) {
+	if err := s.b.DeleteTap(chi.URLParam(r, "name")); err != nil {
+		fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{})
+}
+
+func (s *Server) addPolicy(w http.ResponseWriter, r *http.Request) {
+	doc, ok := readDoc(w, r)
+	if !ok {
+		return
+	}
+	p, err := s.b.AddPolicy(doc)
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, p)
+}
+
+func (s *Server) deletePolicy(w http.ResponseWriter, r *http.Request) {
+	if err := s.b.DeletePolicy(chi.URLParam(r, "name")); err != nil {
+		fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{})
+}
+
+func (s *Server) stopServer(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{})
+	if s.cfg.Stop != nil {
+		go s.cfg.Stop()
+	}
+}
