@@ -1,6 +1,8 @@
 package policy
 
 import (
+	"slices"
+
 	"github.com/pktvisor-go/pktvisor/internal/decode"
 	"github.com/pktvisor-go/pktvisor/internal/dnsmsg"
 	"github.com/pktvisor-go/pktvisor/internal/handler"
@@ -54,17 +56,46 @@ type Pipeline struct {
 	firstTS  int64
 	lastTick int64
 	st       Stats
+
+	tcpFlows         int
+	osDrops, ifDrops uint64
 }
 
 // NewPipeline builds a pipeline feeding hs. Handlers are sorted by the
 // interfaces they implement.
 func NewPipeline(cfg PipelineConfig, hs []handler.Handler) *Pipeline {
 	p := &Pipeline{
-		dec:    decode.NewDecoder(decode.Config{Hosts: cfg.Hosts}),
-		all:    hs,
-		filter: cfg.Filter,
+		dec:      decode.NewDecoder(decode.Config{Hosts: cfg.Hosts}),
+		filter:   cfg.Filter,
+		tcpFlows: cfg.TCPFlows,
 	}
+	p.Add(hs)
+	return p
+}
+
+// Add starts feeding hs (a policy's handler shards). On a live input it is
+// called between batches by the goroutine that owns the pipeline; handlers
+// added to a started pipeline start at the last event time seen.
+func (p *Pipeline) Add(hs []handler.Handler) {
 	for _, h := range hs {
+		if p.started {
+			h.Start(p.lastTS)
+		}
+		p.all = append(p.all, h)
+	}
+	p.sortHandlers()
+}
+
+// Remove stops feeding the handlers for which drop returns true.
+func (p *Pipeline) Remove(drop func(handler.Handler) bool) {
+	p.all = slices.DeleteFunc(p.all, drop)
+	p.sortHandlers()
+}
+
+func (p *Pipeline) sortHandlers() {
+	p.packets, p.dns, p.dhcp, p.stats = p.packets[:0], p.dns[:0], p.dhcp[:0], p.stats[:0]
+	p.opts.Records = false
+	for _, h := range p.all {
 		switch x := h.(type) {
 		case handler.PacketHandler:
 			if h.Schema() == "dhcp" {
@@ -82,10 +113,33 @@ func NewPipeline(cfg PipelineConfig, hs []handler.Handler) *Pipeline {
 			p.stats = append(p.stats, x)
 		}
 	}
-	if len(p.dns) > 0 {
-		p.asm = tcpasm.New(tcpasm.Config{MaxFlows: cfg.TCPFlows, StripPrefix: 2}, tcpasm.DNSFramer, p.tcpDNS)
+	if len(p.dns) > 0 && p.asm == nil {
+		p.asm = tcpasm.New(tcpasm.Config{MaxFlows: p.tcpFlows, StripPrefix: 2}, tcpasm.DNSFramer, p.tcpDNS)
 	}
-	return p
+}
+
+// Tick is the heartbeat of a live input: it moves event time to ts when no
+// packet did, so idle periods close, and hands the capture statistics to
+// stats handlers.
+func (p *Pipeline) Tick(ts int64) {
+	if !p.started {
+		p.started = true
+		p.firstTS = ts
+		for _, h := range p.all {
+			h.Start(ts)
+		}
+	}
+	if ts > p.lastTS {
+		p.lastTS = ts
+	}
+	p.lastTick = ts / 1e9
+	p.tick(ts)
+}
+
+// SetCaptureStats records the input's cumulative drop counters, delivered
+// to stats handlers with the next tick.
+func (p *Pipeline) SetCaptureStats(drops, ifDrops uint64) {
+	p.osDrops, p.ifDrops = drops, ifDrops
 }
 
 // Handlers returns the handlers the pipeline feeds.
@@ -192,7 +246,7 @@ func (p *Pipeline) tick(ts int64) {
 }
 
 func (p *Pipeline) captureStats() handler.CaptureStats {
-	var cs handler.CaptureStats
+	cs := handler.CaptureStats{OSDrops: p.osDrops, IfDrops: p.ifDrops}
 	if p.asm != nil {
 		cs.TCPReassemblyErrors = p.asm.Stats().Errors
 	}

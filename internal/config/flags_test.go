@@ -1,0 +1,79 @@
+package config
+
+import (
+	"io"
+	"testing"
+
+	"github.com/spf13/pflag"
+)
+
+func TestMerge(t *testing.T) {
+	file, err := Parse([]byte(head + "  config:\n    port: 2000\n    host: 0.0.0.0\n    tls: true\n    tls_cert: c.pem\n    tls_key: k.pem\n    periods: 3\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		file    *File
+		args    []string
+		wantErr string
+		check   func(Visor) bool
+	}{
+		{name: "defaults", check: func(v Visor) bool { return v == DefaultVisor() }},
+		{name: "file only", file: file, check: func(v Visor) bool { return v.Port == 2000 && v.Host == "0.0.0.0" && v.Periods == 3 && v.TLS }},
+		{name: "cli wins", file: file, args: []string{"-p", "3000", "-l", "::1", "--periods", "7"},
+			check: func(v Visor) bool { return v.Port == 3000 && v.Host == "::1" && v.Periods == 7 && v.TLSCert == "c.pem" }},
+		{name: "cli bool off", file: file, args: []string{"--tls=false"}, check: func(v Visor) bool { return !v.TLS }},
+		{name: "short flags", args: []string{"-d", "-v", "-b", "port 53", "-H", "10.0.0.0/8"},
+			check: func(v Visor) bool { return v.Daemon && v.Verbose && v.BPF == "port 53" && v.HostSpec == "10.0.0.0/8" }},
+		{name: "default geo and registry", args: []string{"--default-geo-city", "c", "--default-geo-asn", "a", "--default-service-registry", "r"},
+			check: func(v Visor) bool {
+				return v.GeoCityPath() == "c" && v.GeoASNPath() == "a" && v.ServiceRegistryPath() == "r"
+			}},
+		{name: "geo beats default", args: []string{"--geo-city", "x", "--default-geo-city", "c"}, check: func(v Visor) bool { return v.GeoCityPath() == "x" }},
+		{name: "crashpad and prometheus accepted", args: []string{"--cp-token", "t", "--cp-url", "u", "--cp-path", "p", "--cp-custom", "c", "--cp-disable", "--prometheus"},
+			check: func(v Visor) bool { return v.CPToken == "t" && v.Prometheus }},
+		{name: "otel", args: []string{"--otel", "--otel-host", "collector", "--otel-port", "4317"},
+			check: func(v Visor) bool {
+				return v.OTel && v.OTelHost == "collector" && v.OTelPort == 4317 && v.OTelPath == "/v1/metrics"
+			}},
+		{name: "periods out of range", args: []string{"--periods", "11"}, wantErr: "--periods: 11 is out of range [1, 10]"},
+		{name: "port out of range", args: []string{"-p", "0"}, wantErr: "--port: 0 is out of range [1, 65535]"},
+		{name: "tls without key", args: []string{"--tls"}, wantErr: "you must specify --tls-key and --tls-cert to use --tls"},
+		{name: "otel tls without key", args: []string{"--otel", "--otel-tls"}, wantErr: "you must specify --otel-tls-key and --otel-tls-cert to use --otel-tls"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fs := pflag.NewFlagSet("pktvisord", pflag.ContinueOnError)
+			fs.SetOutput(io.Discard)
+			fv := Flags(fs)
+			if err := fs.Parse(tt.args); err != nil {
+				t.Fatal(err)
+			}
+			v, err := Merge(tt.file, fv, fs)
+			if tt.wantErr != "" {
+				if err == nil || err.Error() != tt.wantErr {
+					t.Fatalf("got %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tt.check(v) {
+				t.Fatalf("unexpected %+v", v)
+			}
+		})
+	}
+}
+
+func TestFlagsOther(t *testing.T) {
+	fs := pflag.NewFlagSet("pktvisord", pflag.ContinueOnError)
+	fv := Flags(fs)
+	if err := fs.Parse([]string{"--config", "a.yaml", "--version", "-h", "--admin-api", "--module-list", "eth0"}); err != nil {
+		t.Fatal(err)
+	}
+	if fv.ConfigFile != "a.yaml" || !fv.Version || !fv.Help || !fv.Visor.AdminAPI || fs.Arg(0) != "eth0" {
+		t.Fatalf("unexpected %+v args %v", fv, fs.Args())
+	}
+}

@@ -1,0 +1,158 @@
+package policy
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/pktvisor-go/pktvisor/internal/capture"
+	"github.com/pktvisor-go/pktvisor/internal/decode"
+)
+
+// BatchSize is how many frames a worker reads at once.
+const BatchSize = 64
+
+// statsEvery is how often a worker refreshes its source's drop counters.
+const statsEvery = time.Second
+
+// Input is a running input stream: its sources, one worker goroutine per
+// source, and each worker's pipeline (decoder, TCP reassembly and the
+// handler shards of every policy using the input).
+//
+// A worker holds its lock only while it processes a batch, never while it
+// waits for packets, so [Input.Do] runs between batches: it is how
+// snapshots are taken and how policies are attached and detached without
+// the packet path ever taking a lock per packet.
+type Input struct {
+	Name    string
+	workers []*worker
+	ctx     context.Context
+	cancel  context.CancelFunc
+	once    sync.Once
+	wg      sync.WaitGroup
+	log     *slog.Logger
+
+	errMu sync.Mutex
+	err   error
+}
+
+type worker struct {
+	mu   sync.Mutex
+	src  capture.Source
+	link decode.LinkType
+	pipe *Pipeline
+}
+
+// NewInput prepares one worker per source. Each pipeline is built with
+// cfg and no handlers: attach them with Do, then Run.
+func NewInput(ctx context.Context, name string, srcs []capture.Source, cfg PipelineConfig, log *slog.Logger) *Input {
+	ctx, cancel := context.WithCancel(ctx)
+	in := &Input{Name: name, ctx: ctx, cancel: cancel, log: log}
+	for _, s := range srcs {
+		w := &worker{src: s, link: decode.LinkType(s.LinkType()), pipe: NewPipeline(cfg, nil)}
+		in.workers = append(in.workers, w)
+	}
+	return in
+}
+
+// Run starts the workers (once).
+func (in *Input) Run() {
+	in.once.Do(func() {
+		for i, w := range in.workers {
+			in.wg.Add(1)
+			go in.run(in.ctx, i, w)
+		}
+	})
+}
+
+// Workers returns the number of workers (shards).
+func (in *Input) Workers() int { return len(in.workers) }
+
+// Do runs f for every worker's pipeline in turn, with that worker paused
+// between batches. f must not keep the pipeline.
+func (in *Input) Do(f func(worker int, p *Pipeline)) {
+	for i, w := range in.workers {
+		w.mu.Lock()
+		f(i, w.pipe)
+		w.mu.Unlock()
+	}
+}
+
+// Stats sums the sources' counters.
+func (in *Input) Stats() capture.Stats {
+	var t capture.Stats
+	for _, w := range in.workers {
+		s, err := w.src.Stats()
+		if err != nil {
+			continue
+		}
+		t.Packets += s.Packets
+		t.Drops += s.Drops
+		t.IfDrops += s.IfDrops
+	}
+	return t
+}
+
+// Err returns the error that stopped a worker, if any.
+func (in *Input) Err() error {
+	in.errMu.Lock()
+	defer in.errMu.Unlock()
+	return in.err
+}
+
+// Stop stops the workers, closes the sources and waits for the workers to
+// end. The pipelines (and their handlers' data) stay readable through Do.
+func (in *Input) Stop() {
+	in.cancel()
+	in.wg.Wait() // sources return from ReadBatch within their poll timeout once ctx is done
+	for _, w := range in.workers {
+		w.src.Close()
+	}
+}
+
+func (in *Input) run(ctx context.Context, i int, w *worker) {
+	defer in.wg.Done()
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	frames := make([]capture.Frame, BatchSize)
+	var lastStats time.Time
+	for {
+		n, err := w.src.ReadBatch(ctx, frames)
+		if errors.Is(err, capture.ErrEndOfFile) {
+			// A capture file ended: close its TCP flows and periods.
+			w.mu.Lock()
+			w.pipe.End()
+			w.mu.Unlock()
+			return
+		}
+		if err != nil {
+			if ctx.Err() == nil && !errors.Is(err, context.Canceled) {
+				in.errMu.Lock()
+				in.err = err
+				in.errMu.Unlock()
+				in.log.Error("capture stopped", "input", in.Name, "worker", i, "err", err)
+			}
+			return
+		}
+		now := time.Now()
+		w.mu.Lock()
+		for j := 0; j < n; j++ {
+			f := &frames[j]
+			w.pipe.Frame(w.link, f.Data, f.TS, f.WireLen)
+		}
+		if n == 0 || now.Sub(lastStats) >= statsEvery {
+			if s, err := w.src.Stats(); err == nil {
+				w.pipe.SetCaptureStats(s.Drops, s.IfDrops)
+			}
+			lastStats = now
+			if n == 0 {
+				// Heartbeat: no packet for a read timeout; let periods close.
+				w.pipe.Tick(now.UnixNano())
+			}
+		}
+		w.mu.Unlock()
+	}
+}

@@ -1,0 +1,458 @@
+package policy
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/pktvisor-go/pktvisor/internal/capture"
+	"github.com/pktvisor-go/pktvisor/internal/config"
+	"github.com/pktvisor-go/pktvisor/internal/decode"
+	"github.com/pktvisor-go/pktvisor/internal/handler"
+	"github.com/pktvisor-go/pktvisor/internal/window"
+)
+
+// Opened is what an Opener gives for an input stream.
+type Opened struct {
+	Sources []capture.Source
+	// Hosts are the host addresses of the capture interface, appended to
+	// the tap's host_spec.
+	Hosts []decode.HostSpec
+	// Filter is a user-space frame filter (BPF) when the sources could not
+	// filter in the kernel.
+	Filter func([]byte) bool
+	// Info is shown in the input's info JSON (capture backend, fallbacks).
+	Info map[string]any
+}
+
+// Opener opens the sources of an input stream from its merged config (the
+// tap's config overridden by the policy's input config and filter).
+type Opener func(ctx context.Context, inputType string, cfg map[string]any) (Opened, error)
+
+// ManagerConfig configures a Manager.
+type ManagerConfig struct {
+	Periods        int // default num_periods of policies without window_config
+	DeepSampleRate int
+	Global         map[string]map[string]any // global_handler_config
+	Open           Opener
+	Log            *slog.Logger
+}
+
+// Manager runs taps, input streams and collection policies, and answers
+// the REST API. Its methods are safe for concurrent use; they serialize on
+// one lock (control plane only: packets never take it).
+type Manager struct {
+	mu       sync.Mutex
+	ctx      context.Context
+	cfg      ManagerConfig
+	log      *slog.Logger
+	taps     map[string]config.Tap
+	tapOrder []string
+	policies map[string]*runPolicy
+	inputs   map[string]*runInput
+	seed     uint32
+}
+
+type runInput struct {
+	name   string
+	tap    string
+	typ    string
+	config map[string]any
+	in     *Input
+	info   map[string]any
+	hosts  decode.HostSpec
+	users  map[string]bool // policies using it
+}
+
+type runModule struct {
+	name   string // instance name <policy>-<tap>-<module>
+	mod    config.Module
+	info   HandlerInfo
+	input  *runInput
+	shards []handler.Handler // one per worker of the input
+}
+
+type runPolicy struct {
+	cfg     config.Policy
+	taps    []string
+	inputs  []*runInput
+	modules []*runModule
+}
+
+// NewManager returns an empty manager; inputs it starts live until ctx
+// ends or Close.
+func NewManager(ctx context.Context, cfg ManagerConfig) *Manager {
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	return &Manager{ctx: ctx, cfg: cfg, log: cfg.Log, taps: map[string]config.Tap{},
+		policies: map[string]*runPolicy{}, inputs: map[string]*runInput{}}
+}
+
+// Close stops every input stream. Handlers stay readable.
+func (m *Manager) Close() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, in := range m.inputs {
+		in.in.Stop()
+	}
+}
+
+// AddTaps registers taps; a name already defined is ErrExists.
+func (m *Manager) AddTaps(taps ...config.Tap) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, t := range taps {
+		if _, ok := m.taps[t.Name]; ok {
+			return fmt.Errorf("tap '%s' already exists: %w", t.Name, ErrExists)
+		}
+	}
+	for _, t := range taps {
+		m.taps[t.Name] = t
+		m.tapOrder = append(m.tapOrder, t.Name)
+	}
+	return nil
+}
+
+// AddPolicies starts policies in order; the first failure is returned and
+// that policy leaves nothing behind (those before it keep running).
+func (m *Manager) AddPolicies(ps ...config.Policy) error {
+	for _, p := range ps {
+		if err := m.addPolicy(p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func inputName(tap string, typ string, cfg map[string]any) string {
+	b, _ := json.Marshal(struct {
+		T string
+		C map[string]any
+	}{typ, cfg})
+	h := sha256.Sum256(b)
+	return tap + "-" + hex.EncodeToString(h[:6])
+}
+
+func (m *Manager) addPolicy(p config.Policy) (err error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.policies[p.Name]; ok {
+		return fmt.Errorf("policy with name '%s' already defined: %w", p.Name, ErrExists)
+	}
+	if p.WindowConfig == nil {
+		p.ApplyWindowDefaults(m.cfg.Periods, m.cfg.DeepSampleRate)
+	}
+	var taps []string
+	switch {
+	case p.Tap != "":
+		if _, ok := m.taps[p.Tap]; !ok {
+			return fmt.Errorf("%w: tap '%s' does not exist", ErrNotFound, p.Tap)
+		}
+		taps = []string{p.Tap}
+	case p.TapSelector != nil:
+		var all []config.Tap
+		for _, n := range m.tapOrder {
+			all = append(all, m.taps[n])
+		}
+		taps, err = p.TapSelector.Select(all)
+		if errors.Is(err, config.ErrNoTapMatch) {
+			return ErrNoTapMatch
+		}
+		if err != nil {
+			return fmt.Errorf("%w: %v", ErrInvalid, err)
+		}
+		if len(taps) == 0 {
+			return ErrNoTapMatch
+		}
+	default:
+		return fmt.Errorf("%w: policy '%s' has no input.tap or input.tap_selector", ErrInvalid, p.Name)
+	}
+	rp := &runPolicy{cfg: p, taps: taps}
+	var created []*runInput
+	defer func() {
+		if err != nil {
+			for _, in := range created {
+				in.in.Stop()
+				delete(m.inputs, in.name)
+			}
+			err = fmt.Errorf("policy [%s] failed to start: %w", p.Name, err)
+		}
+	}()
+	for _, tn := range taps {
+		tap := m.taps[tn]
+		if p.InputType != "" && p.InputType != tap.InputType {
+			return fmt.Errorf("%w: input_type for policy specified tap '%s' doesn't match tap's defined input type: %s/%s",
+				ErrInvalid, tn, p.InputType, tap.InputType)
+		}
+		cfg := map[string]any{}
+		maps.Copy(cfg, tap.Config)
+		maps.Copy(cfg, p.InputConfig)
+		maps.Copy(cfg, p.InputFilter)
+		name := inputName(tn, tap.InputType, cfg)
+		ri, ok := m.inputs[name]
+		if !ok {
+			ri, err = m.startInput(name, tn, tap.InputType, cfg)
+			if err != nil {
+				return err
+			}
+			created = append(created, ri)
+		}
+		rp.inputs = append(rp.inputs, ri)
+		for _, mod := range p.Modules {
+			rm, err := m.buildModule(p, tn, mod, ri)
+			if err != nil {
+				return err
+			}
+			rp.modules = append(rp.modules, rm)
+		}
+	}
+	// Everything built: attach (cannot fail).
+	for _, rm := range rp.modules {
+		shards := rm.shards
+		rm.input.in.Do(func(i int, pipe *Pipeline) { pipe.Add(shards[i : i+1]) })
+		rm.input.users[p.Name] = true
+	}
+	for _, ri := range created {
+		m.inputs[ri.name] = ri
+		ri.in.Run()
+	}
+	m.policies[p.Name] = rp
+	m.log.Info("policy started", "policy", p.Name, "taps", taps, "modules", len(rp.modules))
+	return nil
+}
+
+func (m *Manager) startInput(name, tap, typ string, cfg map[string]any) (*runInput, error) {
+	if m.cfg.Open == nil {
+		return nil, fmt.Errorf("%w: no input opener", ErrInvalid)
+	}
+	op, err := m.cfg.Open(m.ctx, typ, cfg)
+	if err != nil {
+		return nil, err
+	}
+	hosts, err := decode.ParseHostSpec(stringOf(cfg["host_spec"]))
+	if err != nil {
+		for _, s := range op.Sources {
+			s.Close()
+		}
+		return nil, fmt.Errorf("%w: host_spec: %v", ErrInvalid, err)
+	}
+	for _, h := range op.Hosts {
+		for _, p := range h.Prefixes() {
+			hosts.Add(p)
+		}
+	}
+	flows := 0
+	if v, ok := cfg["tcp_packet_reassembly_cache_limit"]; ok {
+		if n, ok := v.(uint64); ok {
+			flows = int(n)
+		}
+	}
+	in := NewInput(m.ctx, name, op.Sources, PipelineConfig{Hosts: hosts, Filter: op.Filter, TCPFlows: flows}, m.log)
+	info := map[string]any{}
+	maps.Copy(info, op.Info)
+	info["host_spec"] = hosts.String()
+	m.log.Info("input started", "input", name, "tap", tap, "workers", len(op.Sources), "host_spec", hosts.String())
+	return &runInput{name: name, tap: tap, typ: typ, config: cfg, in: in, info: info, hosts: hosts, users: map[string]bool{}}, nil
+}
+
+func (m *Manager) buildModule(p config.Policy, tap string, mod config.Module, ri *runInput) (*runModule, error) {
+	info, err := lookupHandler(p.Name, mod.Type, mod.Version, ri.typ)
+	if err != nil {
+		return nil, err
+	}
+	rm := &runModule{name: p.Name + "-" + tap + "-" + mod.Name, mod: mod, info: info, input: ri}
+	for i := 0; i < ri.in.Workers(); i++ {
+		m.seed++
+		cfg := maps.Clone(mod.Config)
+		delete(cfg, "enable")
+		delete(cfg, "disable")
+		o := handler.Options{Name: rm.name, Hosts: ri.hosts, Config: cfg, Enable: mod.Enable, Disable: mod.Disable,
+			Periods: m.cfg.Periods, DeepSampleRate: m.cfg.DeepSampleRate, Seed: m.seed}
+		h, err := info.New(o)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s: %v", ErrInvalid, mod.Name, err)
+		}
+		rm.shards = append(rm.shards, h)
+	}
+	return rm, nil
+}
+
+// RemovePolicy stops a policy: its handlers are detached and inputs no
+// other policy uses are stopped.
+func (m *Manager) RemovePolicy(name string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	rp, ok := m.policies[name]
+	if !ok {
+		return fmt.Errorf("policy '%s': %w", name, ErrNotFound)
+	}
+	m.removeLocked(rp)
+	return nil
+}
+
+func (m *Manager) removeLocked(rp *runPolicy) {
+	mine := map[handler.Handler]bool{}
+	for _, rm := range rp.modules {
+		for _, h := range rm.shards {
+			mine[h] = true
+		}
+	}
+	for _, ri := range rp.inputs {
+		if !ri.users[rp.cfg.Name] {
+			continue
+		}
+		ri.in.Do(func(_ int, p *Pipeline) { p.Remove(func(h handler.Handler) bool { return mine[h] }) })
+		delete(ri.users, rp.cfg.Name)
+		if len(ri.users) == 0 {
+			ri.in.Stop()
+			delete(m.inputs, ri.name)
+			m.log.Info("input stopped", "input", ri.name)
+		}
+	}
+	delete(m.policies, rp.cfg.Name)
+	m.log.Info("policy removed", "policy", rp.cfg.Name)
+}
+
+// RemoveTap deletes a tap and every policy using it.
+func (m *Manager) RemoveTap(name string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.taps[name]; !ok {
+		return fmt.Errorf("tap '%s': %w", name, ErrNotFound)
+	}
+	for _, rp := range m.policies {
+		if slices.Contains(rp.taps, name) {
+			m.removeLocked(rp)
+		}
+	}
+	delete(m.taps, name)
+	m.tapOrder = slices.DeleteFunc(m.tapOrder, func(s string) bool { return s == name })
+	return nil
+}
+
+// snap merges the shards of a module: bucket n, or the window of n.
+func (rm *runModule) snap(win bool, n int, now int64) (handler.Snap, error) {
+	var out handler.Snap
+	var err error
+	rm.input.in.Do(func(i int, _ *Pipeline) {
+		if err != nil {
+			return
+		}
+		sh, ok := rm.shards[i].(handler.Snapshotter)
+		if !ok {
+			err = fmt.Errorf("handler %s cannot be snapshot", rm.name)
+			return
+		}
+		s, e := sh.Snapshot(win, n, now)
+		if e != nil {
+			err = e
+			return
+		}
+		if out == nil {
+			out = s
+		} else {
+			out.Merge(s)
+		}
+	})
+	return out, err
+}
+
+func (m *Manager) selectPolicies(name string) ([]*runPolicy, error) {
+	if name == "__all" {
+		names := slices.Sorted(maps.Keys(m.policies))
+		out := make([]*runPolicy, len(names))
+		for i, n := range names {
+			out[i] = m.policies[n]
+		}
+		return out, nil
+	}
+	rp, ok := m.policies[name]
+	if !ok {
+		return nil, fmt.Errorf("policy '%s': %w", name, ErrNotFound)
+	}
+	return []*runPolicy{rp}, nil
+}
+
+// Metrics renders {policy: {handler: {schema: {...}}}} (server.Backend).
+func (m *Manager) Metrics(name string, win bool, n int) (map[string]any, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	rps, err := m.selectPolicies(name)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now().UnixNano()
+	out := map[string]any{}
+	for _, rp := range rps {
+		body := map[string]any{}
+		var perr error
+		for _, rm := range rp.modules {
+			s, err := rm.snap(win, n, now)
+			if err != nil {
+				perr = err
+				break
+			}
+			if j := s.Render(); j != nil {
+				body[rm.name] = map[string]any{rm.info.Schema: handler.Plain(j)}
+			}
+		}
+		if perr != nil {
+			var pe *window.PeriodError
+			if name == "__all" && errors.As(perr, &pe) {
+				continue // pktvisor skips policies with a bad period
+			}
+			return nil, perr
+		}
+		out[rp.cfg.Name] = body
+	}
+	return out, nil
+}
+
+// Prometheus returns bucket 1 (bucket 0 while it is the only one) of the
+// handlers of a policy or of every policy (server.Backend).
+func (m *Manager) Prometheus(name string) ([]handler.Labeled, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	rps, err := m.selectPolicies(name)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now().UnixNano()
+	var out []handler.Labeled
+	for _, rp := range rps {
+		for _, rm := range rp.modules {
+			s, err := rm.snap(false, 1, now)
+			var pe *window.PeriodError
+			if errors.As(err, &pe) {
+				s, err = rm.snap(false, 0, now)
+			}
+			if err != nil {
+				continue
+			}
+			if j := s.Render(); j != nil {
+				out = append(out, handler.Labeled{Policy: rp.cfg.Name, Handler: rm.name, Tap: rm.input.tap,
+					Schema: rm.info.Schema, Tree: j})
+			}
+		}
+	}
+	return out, nil
+}
+
+func stringOf(v any) string {
+	if v == nil {
+		return ""
+	}
+	if s, ok := v.(string); ok {
+		return s
+	}
+	return fmt.Sprint(v)
+}
