@@ -45,18 +45,26 @@ type hll struct {
 // the first key.
 func NewCardinality() *Cardinality { return &Cardinality{} }
 
-// Insert adds key, hashed with [Hash].
-func (c *Cardinality) Insert(key []byte) { c.InsertHash(Hash(key)) }
+// Insert adds key, hashed with [Hash]. Once the registers exist it costs
+// the hash and one register update.
+func (c *Cardinality) Insert(key []byte) {
+	h := Hash(key)
+	if r := c.impl.regs; r != nil {
+		raise(r, h)
+	} else {
+		c.impl.insertSparse(h)
+	}
+}
 
 // InsertHash adds a key by its 64-bit hash (from [Hash], [HashUint64] or
 // another hash whose high bits are uniformly distributed). It allocates
 // only while the exact set grows and once when the registers replace it.
 func (c *Cardinality) InsertHash(h uint64) {
-	if c.impl.regs != nil {
-		c.impl.insertDense(h)
-		return
+	if r := c.impl.regs; r != nil {
+		raise(r, h)
+	} else {
+		c.impl.insertSparse(h)
 	}
-	c.impl.insertSparse(h)
 }
 
 // Merge adds o into c (the union of the key sets); o is unchanged.
@@ -193,14 +201,16 @@ func (s *hll) densify() {
 	}
 }
 
-// insertDense raises the register of h. The index is the top hllP bits;
-// the value is 1 + the number of leading zeros of the remaining hllQ bits
-// (hllQ+1 when they are all zero).
-func (s *hll) insertDense(h uint64) {
+// insertDense raises the register of h.
+func (s *hll) insertDense(h uint64) { raise(s.regs, h) }
+
+// raise raises the register of h without a branch. The index is the top
+// hllP bits; the value is 1 + the number of leading zeros of the remaining
+// hllQ bits (hllQ+1 when they are all zero).
+func raise(r *[hllM]uint8, h uint64) {
 	v := uint8(bits.LeadingZeros64(h<<hllP|1<<(hllP-1))) + 1
-	if i := h >> hllQ; s.regs[i] < v {
-		s.regs[i] = v
-	}
+	p := &r[h>>hllQ]
+	*p = max(*p, v)
 }
 
 // ertlEstimate is Ertl's improved raw estimator over the register-value

@@ -3,6 +3,7 @@ package sketch
 import (
 	"cmp"
 	"math"
+	"math/bits"
 	"slices"
 )
 
@@ -17,6 +18,15 @@ const (
 	kllMaxLevels = 61
 	// kllSeed seeds the compaction coin of every sketch.
 	kllSeed = 0x2545f4914f6cdd1d
+	// kllBufSize is the capacity of the level-0 insert buffer, max(k, 256)
+	// and even: values are appended to it unsorted and, when it is full,
+	// sorted once and compacted into level 1 as kllBufSize/2 items of
+	// weight 2.
+	kllBufSize = max(kllK, 256) &^ 1
+	// kllSlack is the free space the level buffer keeps beyond
+	// kllTotalCap, so that a full insert buffer always fits into level 1
+	// after compacting levels that are at or over their capacity.
+	kllSlack = kllBufSize / 2
 )
 
 // Quantile is a KLL sketch of float64 values (Karnin, Lang, Liberty,
@@ -24,27 +34,40 @@ const (
 // compacted lazily as DataSketches' kll_sketch does: k = 200 and m = 8 as
 // in pktvisor, for p50/p90/p95/p99 with inclusive ranks.
 //
-// Retained items live in one buffer, level 0 (weight 1, unsorted) first and
-// each higher level h (weight 2^h, sorted) after it; level 0 grows downward
-// into free space. When the buffer is full, the lowest level holding at
-// least its capacity k*(2/3)^depth (at least m) is compacted: sorted, an odd
-// item left behind, and every other item (a coin picks odd or even
-// positions) merged into the level above. The buffer grows by one small
-// level when the top level must be compacted, so memory grows only
-// logarithmically with N (about 5 KB at N = 10^6). The coin comes from a
-// per-sketch xorshift generator with a fixed seed, so results are
-// reproducible.
+// Level 0 (weight 1) is an insert buffer of 256 values: Update only
+// appends to it. When it is full it is sorted once (a radix pass on the
+// float bits, then small sorts) and compacted: every other value (a coin
+// picks odd or even positions) goes into level 1 with weight 2. Levels 1
+// and up (weight 2^h, sorted) live in a second buffer, each with the usual
+// KLL capacity k*(2/3)^depth (at least m); when level 1 needs room, the
+// lowest level holding at least its capacity is compacted into the level
+// above, lazily as in DataSketches. A level-0 buffer larger than the KLL
+// capacity of level 0 compacts weight-1 items less often, which only
+// lowers the error. The level buffer grows by one small level when the top
+// level must be compacted, so memory grows only logarithmically with N
+// (about 8 KB at N = 10^6). The coin comes from a per-sketch xorshift
+// generator with a fixed seed, so results are reproducible.
 //
 // NaN values are ignored. The zero value is an empty sketch ready to use.
 // Methods are not safe for concurrent use.
 type Quantile struct{ impl kll }
 
 type kll struct {
-	items     []float64 // used part: items[levels[0]:levels[numLevels]]
+	// buf is level 0, the insert buffer: buf[:nbuf]. len(buf) is
+	// kllBufSize once the first value arrived (0 before).
+	buf  []float64
+	nbuf int
+	// n, min and max describe the values that left the insert buffer (and
+	// the levels merged in): N is n+nbuf, and Min and Max also scan buf.
+	// min and max are 0 while n == 0.
+	n        uint64
+	min, max float64
+	// items holds levels 1 and up: level h is items[levels[h]:levels[h+1]].
+	// Level 0 of this layout is always empty (levels[0] == levels[1]) and
+	// items[:levels[1]] is free.
+	items     []float64
 	levels    [kllMaxLevels + 1]uint32
-	numLevels int // 0 until the first value arrives
-	n         uint64
-	min, max  float64
+	numLevels int // levels including level 0; 0 until the first value arrives
 	rng       uint64
 	work      []float64 // scratch of Merge
 }
@@ -61,20 +84,149 @@ func NewQuantile() *Quantile { return &Quantile{} }
 
 // Update adds v; NaN is ignored. It allocates only when the sketch gains a
 // level (about log2(N/200) times over its life).
+//
+// Update is inlined into its caller: it stores v in the level-0 buffer;
+// one call in 256 sorts and compacts the buffer.
 func (q *Quantile) Update(v float64) {
 	s := &q.impl
-	if v != v {
-		return
+	if i := s.nbuf; i < len(s.buf) && v == v {
+		s.buf[i] = v
+		s.nbuf = i + 1
+	} else {
+		s.update(v)
 	}
+}
+
+// update is the slow path of Update: NaN, the first value, a full buffer.
+func (s *kll) update(v float64) {
+	if v == v {
+		s.push(v)
+	}
+}
+
+// push appends v to level 0, allocating the sketch or compacting a full
+// buffer first. It does not touch n, min or max.
+func (s *kll) push(v float64) {
+	if s.nbuf == len(s.buf) {
+		if s.buf == nil {
+			s.init()
+		} else {
+			s.flush()
+		}
+	}
+	s.buf[s.nbuf] = v
+	s.nbuf++
+}
+
+// init allocates the insert buffer and, unless Merge already built levels,
+// the level buffer.
+func (s *kll) init() {
+	s.buf = make([]float64, kllBufSize)
+	s.nbuf = 0
+	if s.numLevels == 0 {
+		s.resetLevels()
+	}
+}
+
+// resetLevels empties levels 1 and up, keeping the level buffer's memory.
+func (s *kll) resetLevels() {
+	total := kllTotalCap(1) + kllSlack
+	if cap(s.items) < total {
+		s.items = make([]float64, total, total+8*kllM)
+	}
+	s.items = s.items[:total]
+	s.numLevels = 1
+	s.levels[0], s.levels[1] = uint32(total), uint32(total)
+}
+
+// flush sorts the full insert buffer (kllBufSize values, an even number)
+// and compacts it into level 1.
+func (s *kll) flush() {
+	b := s.buf[:s.nbuf]
+	sortFloats(b)
+	s.addRange(b[0], b[len(b)-1], uint64(len(b)))
+	coin := s.coin()
+	half := len(b) / 2
+	for i := range half {
+		b[i] = b[2*i+coin]
+	}
+	s.makeRoom(half)
+	s.mergeIntoLevel1(b[:half])
+	s.nbuf = 0
+}
+
+// addRange adds w values from lo to hi to n, min and max.
+func (s *kll) addRange(lo, hi float64, w uint64) {
 	if s.n == 0 {
-		s.min, s.max = v, v
-	} else if v < s.min {
-		s.min = v
-	} else if v > s.max {
-		s.max = v
+		s.min, s.max = lo, hi
+	} else {
+		if lo < s.min {
+			s.min = lo
+		}
+		if hi > s.max {
+			s.max = hi
+		}
 	}
-	s.n++
-	s.insert(v)
+	s.n += w
+}
+
+// count returns the number of values added.
+func (s *kll) count() uint64 { return s.n + uint64(s.nbuf) }
+
+// bounds returns the smallest and largest value added (0, 0 when empty).
+func (s *kll) bounds() (lo, hi float64) {
+	lo, hi = s.min, s.max
+	for i, v := range s.buf[:s.nbuf] {
+		if i == 0 && s.n == 0 {
+			lo, hi = v, v
+		}
+		if v < lo {
+			lo = v
+		}
+		if v > hi {
+			hi = v
+		}
+	}
+	return lo, hi
+}
+
+// makeRoom compacts levels 1 and up, and adds levels, until level 1 can
+// grow downward by need items.
+func (s *kll) makeRoom(need int) {
+	for s.numLevels < 2 || int(s.levels[1]) < need {
+		if s.numLevels < 2 {
+			s.addTopLevel()
+			continue
+		}
+		h := lowestFullLevel(s.levels[:s.numLevels+1])
+		if h == s.numLevels-1 {
+			s.addTopLevel()
+		}
+		compactLevel(s.items, s.levels[:s.numLevels+1], h, s.coin())
+	}
+}
+
+// mergeIntoLevel1 merges the sorted a into level 1, which grows downward
+// into the free space (at least len(a) items of it). The merge runs from
+// the smallest item up, so the write index stays below the unread part of
+// level 1.
+func (s *kll) mergeIntoLevel1(a []float64) {
+	items := s.items
+	lo, hi := int(s.levels[1]), int(s.levels[2])
+	t := lo - len(a)
+	s.levels[0], s.levels[1] = uint32(t), uint32(t)
+	i, j := 0, lo
+	for i < len(a) && j < hi {
+		if items[j] < a[i] {
+			items[t] = items[j]
+			j++
+		} else {
+			items[t] = a[i]
+			i++
+		}
+		t++
+	}
+	copy(items[t:], a[i:]) // when level 1 ran out first; else t == j
 }
 
 // Merge adds o into q; o is unchanged (q.Merge(q) doubles every weight).
@@ -82,7 +234,7 @@ func (q *Quantile) Update(v float64) {
 // streams.
 func (q *Quantile) Merge(o *Quantile) {
 	s, src := &q.impl, &o.impl
-	if src.n == 0 {
+	if src.count() == 0 {
 		return
 	}
 	if s == src {
@@ -90,17 +242,14 @@ func (q *Quantile) Merge(o *Quantile) {
 		src = &c.impl
 	}
 	for _, v := range src.level(0) {
-		s.insert(v)
+		s.push(v)
 	}
 	if src.numLevels > 1 {
 		s.mergeLevels(src)
 	}
-	if s.n == 0 {
-		s.min, s.max = src.min, src.max
-	} else {
-		s.min, s.max = min(s.min, src.min), max(s.max, src.max)
+	if src.n > 0 {
+		s.addRange(src.min, src.max, src.n)
 	}
-	s.n += src.n
 	s.rng ^= src.rng
 }
 
@@ -109,33 +258,39 @@ func (q *Quantile) Reset() {
 	s := &q.impl
 	s.n, s.min, s.max = 0, 0, 0
 	s.rng = 0
+	s.nbuf = 0
 	if s.numLevels == 0 {
 		return
 	}
-	s.items = s.items[:kllK]
-	s.numLevels = 1
-	s.levels[0], s.levels[1] = kllK, kllK
+	s.resetLevels()
 }
 
 // Clone returns a deep copy of q.
 func (q *Quantile) Clone() *Quantile {
 	c := &Quantile{impl: q.impl}
 	c.impl.items = slices.Clone(q.impl.items)
+	c.impl.buf = slices.Clone(q.impl.buf)
 	c.impl.work = nil
 	return c
 }
 
 // N returns the number of values added.
-func (q *Quantile) N() uint64 { return q.impl.n }
+func (q *Quantile) N() uint64 { return q.impl.count() }
 
 // Empty reports whether no value has been added.
-func (q *Quantile) Empty() bool { return q.impl.n == 0 }
+func (q *Quantile) Empty() bool { return q.impl.count() == 0 }
 
 // Min returns the exact smallest value added (0 when empty).
-func (q *Quantile) Min() float64 { return q.impl.min }
+func (q *Quantile) Min() float64 {
+	lo, _ := q.impl.bounds()
+	return lo
+}
 
 // Max returns the exact largest value added (0 when empty).
-func (q *Quantile) Max() float64 { return q.impl.max }
+func (q *Quantile) Max() float64 {
+	_, hi := q.impl.bounds()
+	return hi
+}
 
 // Quantile returns the smallest retained value whose normalized inclusive
 // rank is >= rank (0..1): the first value of the sorted view whose
@@ -152,21 +307,23 @@ func (q *Quantile) Quantile(rank float64) float64 {
 // the extended slice; it sorts the retained items once for all ranks.
 func (q *Quantile) Quantiles(ranks []float64, dst []float64) []float64 {
 	s := &q.impl
-	if s.n == 0 {
+	n := s.count()
+	if n == 0 {
 		for range ranks {
 			dst = append(dst, 0)
 		}
 		return dst
 	}
 	view := s.sortedView()
+	lo, hi := s.bounds()
 	for _, r := range ranks {
 		switch {
 		case r <= 0:
-			dst = append(dst, s.min)
+			dst = append(dst, lo)
 		case r >= 1:
-			dst = append(dst, s.max)
+			dst = append(dst, hi)
 		default:
-			w := uint64(math.Ceil(r * float64(s.n)))
+			w := uint64(math.Ceil(r * float64(n)))
 			i, _ := slices.BinarySearchFunc(view, w, func(e weighted, w uint64) int { return cmp.Compare(e.w, w) })
 			dst = append(dst, view[min(i, len(view)-1)].v)
 		}
@@ -179,7 +336,8 @@ func (q *Quantile) Quantiles(ranks []float64, dst []float64) []float64 {
 // rendered from it.
 func (q *Quantile) CDF(splits []float64, dst []float64) []float64 {
 	s := &q.impl
-	if s.n == 0 {
+	n := s.count()
+	if n == 0 {
 		for range splits {
 			dst = append(dst, 0)
 		}
@@ -198,7 +356,7 @@ func (q *Quantile) CDF(splits []float64, dst []float64) []float64 {
 			dst = append(dst, 0)
 			continue
 		}
-		dst = append(dst, float64(view[i].w)/float64(s.n))
+		dst = append(dst, float64(view[i].w)/float64(n))
 	}
 	return dst
 }
@@ -206,7 +364,7 @@ func (q *Quantile) CDF(splits []float64, dst []float64) []float64 {
 // sortedView returns the retained items sorted by value with cumulative
 // weights; equal values are collapsed into one entry.
 func (s *kll) sortedView() []weighted {
-	view := make([]weighted, 0, s.levels[s.numLevels]-s.levels[0])
+	view := make([]weighted, 0, s.nbuf+int(s.levels[s.numLevels]-s.levels[0]))
 	for h := 0; h < s.numLevels; h++ {
 		for _, v := range s.level(h) {
 			view = append(view, weighted{v: v, w: 1 << h})
@@ -226,39 +384,16 @@ func (s *kll) sortedView() []weighted {
 	return out
 }
 
-// level returns the items of level h (empty past the top).
+// level returns the items of level h (empty past the top); level 0 is
+// the insert buffer.
 func (s *kll) level(h int) []float64 {
-	if h >= s.numLevels {
+	switch {
+	case h >= s.numLevels:
 		return nil
+	case h == 0:
+		return s.buf[:s.nbuf]
 	}
 	return s.items[s.levels[h]:s.levels[h+1]]
-}
-
-// insert puts v into level 0, compacting first when the buffer is full.
-func (s *kll) insert(v float64) {
-	if s.levels[0] == 0 {
-		s.makeRoom()
-	}
-	s.levels[0]--
-	s.items[s.levels[0]] = v
-}
-
-// makeRoom allocates the first buffer or frees space by one compaction.
-func (s *kll) makeRoom() {
-	if s.numLevels == 0 {
-		if cap(s.items) < kllK {
-			s.items = make([]float64, kllK)
-		}
-		s.items = s.items[:kllK]
-		s.numLevels = 1
-		s.levels[0], s.levels[1] = kllK, kllK
-		return
-	}
-	h := lowestFullLevel(s.levels[:s.numLevels+1])
-	if h == s.numLevels-1 {
-		s.addTopLevel()
-	}
-	compactLevel(s.items, s.levels[:s.numLevels+1], h, s.coin())
 }
 
 // addTopLevel grows the buffer by the capacity of a new bottom-most depth
@@ -288,8 +423,7 @@ func (s *kll) addTopLevel() {
 func (s *kll) mergeLevels(src *kll) {
 	L := max(s.numLevels, src.numLevels)
 	var wl [kllMaxLevels + 1]uint32
-	work := append(s.work[:0], s.level(0)...)
-	wl[1] = uint32(len(work))
+	work := s.work[:0]
 	for h := 1; h < L; h++ {
 		work = appendMerged(work, s.level(h), src.level(h))
 		wl[h+1] = uint32(len(work))
@@ -303,7 +437,7 @@ func (s *kll) mergeLevels(src *kll) {
 		compactLevel(work, wl[:L+1], h, s.coin())
 	}
 	size := int(wl[L] - wl[0])
-	total := kllTotalCap(L)
+	total := kllTotalCap(L) + kllSlack
 	if cap(s.items) < total {
 		s.items = make([]float64, total, total+8*kllM)
 	}
@@ -371,8 +505,8 @@ func compactLevel(buf []float64, lv []uint32, h, coin int) {
 	odd := (end - beg) & 1
 	adj := beg + odd
 	half := (end - adj) / 2
-	if h == 0 {
-		sortFloats(buf[adj:end])
+	if h == 0 { // level 0 of the level buffer is empty in practice
+		slices.Sort(buf[adj:end])
 	}
 	for i := 0; i < half; i++ {
 		buf[adj+i] = buf[adj+2*i+coin]
@@ -408,14 +542,80 @@ func compactLevel(buf []float64, lv []uint32, h, coin int) {
 	}
 }
 
-// sortFloats sorts a, which holds no NaN, ascending. Level 0 is usually
-// compacted at a few dozen items, where insertion sort with a plain
-// comparison beats the general sort.
+// sortFloats sorts a, which holds no NaN, ascending. Short slices get an
+// insertion sort and long ones the general sort. Up to kllBufSize values
+// (a full insert buffer) get a radix sort: the values are mapped to
+// order-preserving integer keys, sorted by the 16 highest bits that differ
+// between them (two counting passes of 8 bits, so the passes spread the
+// values whatever their scale), and the runs that share those 16 bits,
+// short unless the values cluster far below their spread, are sorted
+// by comparison.
 func sortFloats(a []float64) {
-	if len(a) > 48 {
+	switch {
+	case len(a) <= 32:
+		insertionSort(a)
+		return
+	case len(a) > kllBufSize:
 		slices.Sort(a)
 		return
 	}
+	var keyBuf, tmpBuf [kllBufSize]uint64
+	keys, tmp := keyBuf[:len(a)], tmpBuf[:len(a)]
+	k0 := floatKey(a[0])
+	var diff uint64
+	for i, v := range a {
+		k := floatKey(v)
+		keys[i] = k
+		diff |= k ^ k0
+	}
+	if diff == 0 {
+		return // all equal
+	}
+	shift := max(63-bits.LeadingZeros64(diff)-15, 0)
+	var count [2][256]uint32
+	for _, k := range keys {
+		d := k >> shift
+		count[0][uint8(d)]++
+		count[1][uint8(d>>8)]++
+	}
+	for pass := range 2 {
+		c := &count[pass]
+		sh := shift + 8*pass
+		if c[uint8(keys[0]>>sh)] == uint32(len(keys)) {
+			continue // one digit value: nothing to do
+		}
+		var sum uint32
+		for d := range c {
+			c[d], sum = sum, sum+c[d]
+		}
+		for _, k := range keys {
+			d := uint8(k >> sh)
+			tmp[c[d]] = k
+			c[d]++
+		}
+		keys, tmp = tmp, keys
+	}
+	// Sort the runs of equal 16-bit digits.
+	for i := 0; i < len(keys); {
+		d := keys[i] >> shift
+		j := i + 1
+		for j < len(keys) && keys[j]>>shift == d {
+			j++
+		}
+		if run := keys[i:j]; len(run) > 32 {
+			slices.Sort(run)
+		} else if len(run) > 1 {
+			insertionSortKeys(run)
+		}
+		i = j
+	}
+	for i, k := range keys {
+		a[i] = keyFloat(k)
+	}
+}
+
+// insertionSortKeys sorts a ascending.
+func insertionSortKeys(a []uint64) {
 	for i := 1; i < len(a); i++ {
 		v := a[i]
 		j := i
@@ -424,6 +624,31 @@ func sortFloats(a []float64) {
 		}
 		a[j] = v
 	}
+}
+
+// insertionSort sorts a, which holds no NaN, ascending.
+func insertionSort(a []float64) {
+	for i := 1; i < len(a); i++ {
+		v := a[i]
+		j := i
+		for ; j > 0 && v < a[j-1]; j-- {
+			a[j] = a[j-1]
+		}
+		a[j] = v
+	}
+}
+
+// floatKey maps a float64 that is not NaN to a uint64 of the same order
+// (-0 just below +0): negative values have all bits flipped, others only
+// the sign bit.
+func floatKey(v float64) uint64 {
+	b := math.Float64bits(v)
+	return b ^ (uint64(int64(b)>>63) | 1<<63)
+}
+
+// keyFloat inverts floatKey.
+func keyFloat(k uint64) float64 {
+	return math.Float64frombits(k ^ (uint64(int64(^k)>>63) | 1<<63))
 }
 
 // kllLevelCap returns the capacity of a level at depth levels below the

@@ -29,11 +29,14 @@ func checkKLLInvariants(tb testing.TB, q *Quantile) {
 			tb.Fatalf("level %d not sorted", h)
 		}
 	}
-	if w != s.n {
-		tb.Fatalf("retained weight %d, n %d", w, s.n)
+	if w != q.N() {
+		tb.Fatalf("retained weight %d, n %d", w, q.N())
 	}
-	if s.numLevels > 0 && int(s.levels[s.numLevels]) != kllTotalCap(s.numLevels) {
-		tb.Fatalf("buffer end %d, capacity %d", s.levels[s.numLevels], kllTotalCap(s.numLevels))
+	if s.numLevels > 0 && int(s.levels[s.numLevels]) != kllTotalCap(s.numLevels)+kllSlack {
+		tb.Fatalf("buffer end %d, capacity %d", s.levels[s.numLevels], kllTotalCap(s.numLevels)+kllSlack)
+	}
+	if s.levels[0] != s.levels[1] {
+		tb.Fatalf("level 0 of the level buffer holds %d items", s.levels[1]-s.levels[0])
 	}
 }
 
@@ -138,11 +141,38 @@ func TestKLLLevelCap(t *testing.T) {
 }
 
 func TestSortFloats(t *testing.T) {
-	for _, n := range []int{0, 1, 2, 17, 48, 49, 300} {
-		a := kllStream("uniform", n)
-		sortFloats(a)
-		if !slices.IsSorted(a) {
-			t.Fatalf("n=%d not sorted", n)
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, kind := range []string{"uniform", "normal", "sorted", "reverse", "dupes", "mixed"} {
+		for _, n := range []int{0, 1, 2, 17, 32, 33, 48, 49, 255, 256, 300, 4096} {
+			a := kllStream(kind, n)
+			if kind == "mixed" {
+				// Signs, zeros, infinities, subnormals, an outlier and
+				// packet sizes.
+				special := []float64{math.Copysign(0, -1), 0, math.Inf(1), math.Inf(-1), 5e-324, -5e-324, 1e300, -1e-300}
+				for i := range a {
+					if i%7 == 0 {
+						a[i] = special[r.IntN(len(special))]
+					} else {
+						a[i] = float64(40 + r.IntN(1460))
+					}
+				}
+			}
+			want := slices.Clone(a)
+			slices.Sort(want)
+			sortFloats(a)
+			if !slices.IsSorted(a) {
+				t.Fatalf("%s n=%d not sorted", kind, n)
+			}
+			for i := range a {
+				if a[i] != want[i] || math.Signbit(a[i]) != math.Signbit(want[i]) && a[i] != 0 {
+					t.Fatalf("%s n=%d: element %d is %v, want %v", kind, n, i, a[i], want[i])
+				}
+			}
+		}
+	}
+	for _, v := range []float64{0, math.Copysign(0, -1), 1, -1, math.Inf(1), math.Inf(-1), math.MaxFloat64, -5e-324} {
+		if got := keyFloat(floatKey(v)); math.Float64bits(got) != math.Float64bits(v) {
+			t.Fatalf("keyFloat(floatKey(%v)) = %v", v, got)
 		}
 	}
 }
@@ -256,6 +286,38 @@ func BenchmarkQuantileUpdate(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
 		q.Update(data[i&(1<<16-1)])
+	}
+}
+
+func BenchmarkQuantileUpdateInts(b *testing.B) {
+	// Packet sizes and microsecond latencies: small non-negative integers.
+	r := rand.New(rand.NewPCG(5, 6))
+	data := make([]float64, 1<<16)
+	for i := range data {
+		data[i] = float64(40 + r.IntN(1460))
+	}
+	q := NewQuantile()
+	for _, v := range data {
+		q.Update(v)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		q.Update(data[i&(1<<16-1)])
+	}
+}
+
+func BenchmarkSortFloats(b *testing.B) {
+	for _, kind := range []string{"normal", "uniform", "dupes"} {
+		b.Run(kind, func(b *testing.B) {
+			src := kllStream(kind, kllBufSize)
+			a := make([]float64, len(src))
+			b.ReportAllocs()
+			for b.Loop() {
+				copy(a, src)
+				sortFloats(a)
+			}
+		})
 	}
 }
 

@@ -1,5 +1,7 @@
 package sketch
 
+import "math"
+
 // rateMaxGap is the most empty seconds recorded as zeros when event time
 // jumps forward.
 const rateMaxGap = 3600
@@ -14,9 +16,15 @@ const rateMaxGap = 3600
 type Rate struct{ impl rate }
 
 type rate struct {
+	// until is the end of the running second (Unix nanoseconds, exclusive)
+	// mapped to an unsigned key that keeps the order of int64 (sign bit
+	// flipped), and 0 while no second runs, so the fast path of Add is a
+	// single comparison: every timestamp before it counts in the running
+	// second.
+	until   uint64
+	count   uint64 // events in the running second
 	q       Quantile
 	sec     int64  // the running second (Unix seconds)
-	count   uint64 // events in the running second
 	live    uint64 // count of the last completed second
 	running bool   // a second is open
 }
@@ -28,19 +36,49 @@ func NewRate() *Rate { return &Rate{} }
 // earlier than the current second are counted in the current second. The
 // first Add, and the first after [Rate.Close], opens a second without
 // recording the time before it.
+//
+// Add is inlined into its caller; within the running second it costs one
+// comparison and one addition.
 func (r *Rate) Add(ts int64, n uint64) {
-	s := &r.impl
+	if uint64(ts)^1<<63 < r.impl.until {
+		r.impl.count += n
+	} else {
+		r.impl.add(ts, n)
+	}
+}
+
+// add is the slow path of Add: it opens the first second or moves to a
+// later one.
+//
+//go:noinline
+func (s *rate) add(ts int64, n uint64) {
 	sec := unixSecond(ts)
 	if !s.running {
 		s.running, s.sec, s.count = true, sec, n
+		s.setUntil()
 		return
 	}
 	if sec > s.sec {
 		s.finish(sec)
 		s.sec = sec
+		s.setUntil()
 	}
 	s.count += n
 }
+
+// setUntil sets until to the end of the running second s.sec; at the end
+// of the int64 range it saturates, and the slow path keeps counting.
+func (s *rate) setUntil() {
+	end := int64(math.MaxInt64)
+	if s.sec < math.MaxInt64/int64(1e9) {
+		end = (s.sec + 1) * 1e9
+	}
+	s.until = orderKey(end)
+}
+
+// orderKey maps ts to a uint64 with the same order; only MinInt64 maps to
+// 0, so until = 0 (no running second) is never above a key.
+func orderKey(ts int64) uint64 { return uint64(ts) ^ 1<<63 }
 
 // Close ends the running second (its count goes into the quantile) as of
 // event time ts: whole empty seconds between the running second and the
@@ -53,7 +91,7 @@ func (r *Rate) Close(ts int64) {
 		return
 	}
 	s.finish(max(unixSecond(ts), s.sec+1))
-	s.running = false
+	s.running, s.until = false, 0
 }
 
 // Live returns the count of the last completed second (0 if that second was
@@ -77,7 +115,7 @@ func (r *Rate) Merge(o *Rate) {
 func (r *Rate) Reset() {
 	s := &r.impl
 	s.q.Reset()
-	s.sec, s.count, s.live, s.running = 0, 0, 0, false
+	s.sec, s.count, s.live, s.running, s.until = 0, 0, 0, false, 0
 }
 
 // finish records the running second and the empty seconds before next,

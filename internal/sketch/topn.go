@@ -110,6 +110,16 @@ func (t *TopN) Update(key []byte, weight uint64) {
 	t.impl.add(Hash(key), key, weight)
 }
 
+// UpdateHash is [TopN.Update] for a key whose [Hash] the caller already
+// computed (h must equal Hash(key)), so that a key added to several
+// sketches (a TopN and a [Cardinality], say) is hashed once.
+func (t *TopN) UpdateHash(key []byte, h uint64, weight uint64) {
+	if weight == 0 {
+		return
+	}
+	t.impl.add(h, key, weight)
+}
+
 // Merge adds every item of o, with its count, into t and adds o's maximum
 // error to t's, so t's bounds hold for the concatenated stream. o is
 // unchanged; t.Merge(t) doubles t.

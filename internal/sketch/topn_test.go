@@ -3,6 +3,7 @@ package sketch
 import (
 	"bytes"
 	"cmp"
+	"encoding/binary"
 	"fmt"
 	"slices"
 	"strconv"
@@ -330,6 +331,59 @@ func BenchmarkTopNUpdate(b *testing.B) {
 		b.ResetTimer()
 		for i := uint64(0); b.Loop(); i++ {
 			s.Update(counterKey(buf[:], i), 1)
+		}
+	})
+}
+
+func TestTopNUpdateHash(t *testing.T) {
+	a, b := NewTopN(8), NewTopN(8)
+	idx, keys := zipfStream(6, 1.1, 5000, 50_000)
+	for j, i := range idx {
+		w := uint64(j%3) + 1
+		a.Update(keys[i], w)
+		b.UpdateHash(keys[i], Hash(keys[i]), w)
+	}
+	b.UpdateHash(keys[0], Hash(keys[0]), 0)
+	if !slices.EqualFunc(a.Items(nil), b.Items(nil), func(x, y Item) bool {
+		return bytes.Equal(x.Key, y.Key) && x.Estimate == y.Estimate
+	}) || a.Total() != b.Total() || a.MaxError() != b.MaxError() {
+		t.Fatal("UpdateHash differs from Update")
+	}
+}
+
+func BenchmarkTopNUpdateShort(b *testing.B) {
+	// Hits on keys of the sizes the handlers use: ports, IPv4, IPv6.
+	for _, n := range []int{2, 4, 8, 16} {
+		b.Run(fmt.Sprint(n, "B"), func(b *testing.B) {
+			s := NewTopN(0)
+			keys := make([][]byte, 64)
+			for i := range keys {
+				keys[i] = make([]byte, n)
+				binary.LittleEndian.PutUint16(keys[i], uint16(i*7919))
+				keys[i][n-1] ^= byte(i)
+				s.Update(keys[i], 1)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; b.Loop(); i++ {
+				s.Update(keys[i&63], 1)
+			}
+		})
+	}
+	b.Run("16B-hash", func(b *testing.B) {
+		s := NewTopN(0)
+		keys := make([][]byte, 64)
+		hs := make([]uint64, 64)
+		for i := range keys {
+			keys[i] = make([]byte, 16)
+			binary.LittleEndian.PutUint64(keys[i], uint64(i)*0x9e3779b97f4a7c15)
+			hs[i] = Hash(keys[i])
+			s.Update(keys[i], 1)
+		}
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; b.Loop(); i++ {
+			s.UpdateHash(keys[i&63], hs[i&63], 1)
 		}
 	})
 }

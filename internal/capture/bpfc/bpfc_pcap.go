@@ -20,6 +20,16 @@ import (
 // snaplen, and returns a matcher. The matcher is not safe for concurrent
 // use; it does not allocate.
 func Compile(expr string, link uint32, snaplen int) (func([]byte) bool, error) {
+	raw, err := CompileRaw(expr, link, snaplen)
+	if err != nil {
+		return nil, err
+	}
+	return matcher(raw)
+}
+
+// CompileRaw compiles expr into a classic BPF program, for kernels that
+// filter in the socket (SO_ATTACH_FILTER).
+func CompileRaw(expr string, link uint32, snaplen int) ([]bpf.RawInstruction, error) {
 	if snaplen <= 0 {
 		snaplen = 262144
 	}
@@ -40,7 +50,7 @@ func Compile(expr string, link uint32, snaplen int) (func([]byte) bool, error) {
 	for i, in := range ins {
 		raw[i] = bpf.RawInstruction{Op: uint16(in.code), Jt: uint8(in.jt), Jf: uint8(in.jf), K: uint32(in.k)}
 	}
-	return matcher(raw)
+	return raw, nil
 }
 
 func matcher(raw []bpf.RawInstruction) (func([]byte) bool, error) {

@@ -1,0 +1,288 @@
+// Package agent is pktvisord: it parses the command line and the YAML
+// configuration, starts the taps and policies, and serves the REST API and
+// Prometheus until it is told to stop.
+//
+// # The one mistake
+//
+// Policies from --config run without --admin-api (pktvisor refused to start
+// with "Nothing to do" there); the admin API is only needed to change
+// taps and policies at run time.
+package agent
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"log/syslog"
+	"net"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+
+	"github.com/spf13/pflag"
+
+	"github.com/pktvisor-go/pktvisor/internal/config"
+	"github.com/pktvisor-go/pktvisor/internal/policy"
+	"github.com/pktvisor-go/pktvisor/internal/server"
+	"github.com/pktvisor-go/pktvisor/internal/version"
+)
+
+var _ server.Backend = (*policy.Manager)(nil)
+
+const usage = `pktvisord: network observability agent
+
+Usage:
+  pktvisord [options] [IFACE]
+  pktvisord (-h | --help)
+  pktvisord --version
+
+IFACE, if given, is an interface name, an IP address of an interface, or
+"auto" (the busiest non-loopback interface). It creates the tap "default"
+and the policy "default" (handlers net, dhcp, dns and pcap_stats).
+
+Options:
+`
+
+// daemonEnv marks the detached child of -d.
+const daemonEnv = "PKTVISORD_DAEMON_CHILD"
+
+// TokenEnv may hold the admin API bearer token instead of --admin-token.
+const TokenEnv = "PKTVISORD_ADMIN_TOKEN"
+
+// Run is pktvisord's main: it returns the exit status.
+func Run(args []string, stdout, stderr io.Writer) int {
+	fs := pflag.NewFlagSet("pktvisord", pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fv := config.Flags(fs)
+	if err := fs.Parse(args); err != nil {
+		fmt.Fprintf(stderr, "pktvisord: %v\n\n%s%s", err, usage, fs.FlagUsages())
+		return 2
+	}
+	if fv.Help {
+		fmt.Fprint(stdout, usage+fs.FlagUsages())
+		return 0
+	}
+	if fv.Version {
+		fmt.Fprintln(stdout, version.Version)
+		return 0
+	}
+	var file *config.File
+	if fv.ConfigFile != "" {
+		f, err := config.ReadFile(fv.ConfigFile)
+		if err != nil {
+			fmt.Fprintf(stderr, "pktvisord: %s: %v\n", fv.ConfigFile, errLine(err))
+			return 1
+		}
+		file = f
+	}
+	v, err := config.Merge(file, fv, fs)
+	if err != nil {
+		fmt.Fprintf(stderr, "pktvisord: %v\n", err)
+		return 2
+	}
+	if v.ModuleList {
+		printModules(stdout)
+		return 0
+	}
+	if v.AdminToken == "" {
+		v.AdminToken = os.Getenv(TokenEnv)
+	}
+	if fs.NArg() > 1 {
+		fmt.Fprintf(stderr, "pktvisord: expected at most one IFACE, got %d arguments\n", fs.NArg())
+		return 2
+	}
+	iface := fs.Arg(0)
+	hasPolicies := file != nil && len(file.Policies) > 0
+	if iface == "" && !v.AdminAPI && !hasPolicies {
+		fmt.Fprintln(stderr, "Nothing to do: specify --admin-api, IFACE, or --config with policies.")
+		return 1
+	}
+	if err := checkUnsupported(v); err != nil {
+		fmt.Fprintf(stderr, "pktvisord: %v\n", err)
+		return 2
+	}
+	if v.Daemon && os.Getenv(daemonEnv) == "" {
+		pid, err := daemonize(args)
+		if err != nil {
+			fmt.Fprintf(stderr, "pktvisord: daemonize: %v\n", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "pktvisord running in the background, pid %d\n", pid)
+		return 0
+	}
+	log, closeLog, err := newLogger(v, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "pktvisord: %v\n", err)
+		return 1
+	}
+	defer closeLog()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, v, file, iface, log); err != nil {
+		log.Error("pktvisord stopped", "err", err)
+		return 1
+	}
+	return 0
+}
+
+func errLine(err error) error {
+	var ce *config.Error
+	if errors.As(err, &ce) && ce.Line > 0 && !containsLine(ce.Msg) {
+		return fmt.Errorf("%s (line %d)", ce.Msg, ce.Line)
+	}
+	return err
+}
+
+func containsLine(s string) bool {
+	return len(s) > 5 && (s[:5] == "line " || s[:5] == "yaml:")
+}
+
+func checkUnsupported(v config.Visor) error {
+	switch {
+	case v.GeoCity != "" || v.GeoASN != "" || v.DefaultGeoCity != "" || v.DefaultGeoASN != "":
+		return errors.New("--geo-city/--geo-asn: GeoIP/ASN enrichment is not supported by this version yet")
+	case v.OTel:
+		return errors.New("--otel: OTLP export is not supported by this version yet")
+	case v.ModuleDir != "":
+		return errors.New("--module-dir: modules are built in; there is nothing to load")
+	}
+	return nil
+}
+
+func printModules(w io.Writer) {
+	fmt.Fprintln(w, "inputs:")
+	for _, in := range policy.Inputs() {
+		fmt.Fprintf(w, "  %s %s\n", in[0], in[1])
+	}
+	fmt.Fprintln(w, "handlers:")
+	for _, h := range policy.Handlers() {
+		fmt.Fprintf(w, "  %s %s (schema %s)\n", h.Type, h.Version, h.Schema)
+	}
+}
+
+func newLogger(v config.Visor, stderr io.Writer) (*slog.Logger, func(), error) {
+	level := slog.LevelInfo
+	if v.Verbose {
+		level = slog.LevelDebug
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch {
+	case v.Syslog:
+		w, err := syslog.New(syslog.LOG_INFO|syslog.LOG_DAEMON, "pktvisord")
+		if err != nil {
+			return nil, nil, fmt.Errorf("open syslog: %w", err)
+		}
+		return slog.New(slog.NewTextHandler(w, opts)), func() { w.Close() }, nil
+	case v.LogFile != "":
+		f, err := os.OpenFile(v.LogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			return nil, nil, fmt.Errorf("open log file: %w", err)
+		}
+		return slog.New(slog.NewTextHandler(f, opts)), func() { f.Close() }, nil
+	}
+	return slog.New(slog.NewTextHandler(stderr, opts)), func() {}, nil
+}
+
+// daemonize starts this program again, detached (new session, stdio on
+// /dev/null), with the same arguments, and returns the child's pid.
+func daemonize(args []string) (int, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return 0, err
+	}
+	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		return 0, err
+	}
+	defer null.Close()
+	p, err := os.StartProcess(exe, append([]string{exe}, args...), &os.ProcAttr{
+		Env:   append(os.Environ(), daemonEnv+"=1"),
+		Files: []*os.File{null, null, null},
+		Sys:   &syscall.SysProcAttr{Setsid: true},
+	})
+	if err != nil {
+		return 0, err
+	}
+	pid := p.Pid
+	return pid, p.Release()
+}
+
+func run(ctx context.Context, v config.Visor, file *config.File, iface string, log *slog.Logger) error {
+	if v.TLS {
+		if _, err := tls.LoadX509KeyPair(v.TLSCert, v.TLSKey); err != nil {
+			return fmt.Errorf("load TLS certificate and key: %w", err)
+		}
+	}
+	if v.PidFile != "" {
+		if err := os.WriteFile(v.PidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+			return fmt.Errorf("write pid file: %w", err)
+		}
+		defer os.Remove(v.PidFile)
+	}
+	if v.NoTrack {
+		log.Debug("--no-track: this agent never sends usage data")
+	}
+	if v.CPToken != "" || v.CPURL != "" || v.CPPath != "" || v.CPCustom != "" {
+		log.Warn("crashpad options are accepted and ignored")
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	var global map[string]map[string]any
+	if file != nil {
+		global = file.GlobalHandlerConfig
+	}
+	mgr := policy.NewManager(ctx, policy.ManagerConfig{Periods: v.Periods, DeepSampleRate: v.MaxDeepSample,
+		Global: global, Open: policy.OpenInput, Log: log})
+	defer mgr.Close()
+
+	srv := server.New(server.Config{
+		Addr:       net.JoinHostPort(v.Host, strconv.Itoa(v.Port)),
+		AdminAPI:   v.AdminAPI,
+		AdminToken: v.AdminToken,
+		TLSCert:    tlsOr(v.TLS, v.TLSCert), TLSKey: tlsOr(v.TLS, v.TLSKey),
+		PromInstance: v.PromInstance,
+		Version:      version.Version,
+		Stop:         cancel,
+	}, mgr, log.With("component", "server"))
+	ln, err := srv.Listen()
+	if err != nil {
+		return err
+	}
+
+	if file != nil {
+		if err := mgr.AddTaps(file.Taps...); err != nil {
+			ln.Close()
+			return err
+		}
+		if err := mgr.AddPolicies(file.Policies...); err != nil {
+			ln.Close()
+			return err
+		}
+	}
+	if iface != "" {
+		tap, pol := config.DefaultTapPolicy(iface, v, global)
+		if err := mgr.AddTaps(tap); err != nil {
+			ln.Close()
+			return err
+		}
+		if err := mgr.AddPolicies(pol); err != nil {
+			ln.Close()
+			return err
+		}
+	}
+	log.Info("pktvisord started", "version", version.Version, "listen", ln.Addr().String(), "admin_api", v.AdminAPI,
+		"tls", v.TLS)
+	return srv.Serve(ctx, ln)
+}
+
+func tlsOr(on bool, s string) string {
+	if on {
+		return s
+	}
+	return ""
+}

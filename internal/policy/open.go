@@ -1,0 +1,139 @@
+package policy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"slices"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/pktvisor-go/pktvisor/internal/capture"
+	"github.com/pktvisor-go/pktvisor/internal/capture/afpacket"
+	"github.com/pktvisor-go/pktvisor/internal/capture/bpfc"
+	"github.com/pktvisor-go/pktvisor/internal/capture/libpcap"
+	"github.com/pktvisor-go/pktvisor/internal/capture/netif"
+	"github.com/pktvisor-go/pktvisor/internal/decode"
+)
+
+// pcapKeys are the config keys of a pcap input (pktvisor §3.1, plus
+// "workers", the number of AF_PACKET sockets/worker goroutines).
+var pcapKeys = []string{"iface", "bpf", "host_spec", "pcap_source", "pcap_file",
+	"tcp_packet_reassembly_cache_limit", "debug", "workers", "_internal_tap_name"}
+
+// OpenInput is the Opener of the agent: pcap inputs from a capture file
+// (pcap_file) or a live interface with pcap_source af_packet, libpcap or
+// auto (the default: AF_PACKET, falling back to libpcap with the reason
+// logged in the input's info).
+func OpenInput(ctx context.Context, typ string, cfg map[string]any) (Opened, error) {
+	if typ != "pcap" {
+		return Opened{}, fmt.Errorf("%w: input type '%s' is not supported by this version (pcap only)", ErrInvalid, typ)
+	}
+	for k := range cfg {
+		if !slices.Contains(pcapKeys, k) {
+			return Opened{}, fmt.Errorf("%w: %s is an invalid/unsupported config for a pcap input. The valid configs are: %s",
+				ErrInvalid, k, strings.Join(pcapKeys[:8], ", "))
+		}
+	}
+	expr := stringOf(cfg["bpf"])
+	if f := stringOf(cfg["pcap_file"]); f != "" {
+		src, err := capture.OpenFile(f)
+		if err != nil {
+			return Opened{}, fmt.Errorf("%w: pcap_file: %v", ErrInvalid, err)
+		}
+		op := Opened{Sources: []capture.Source{src}, Info: map[string]any{"pcap_source": "file", "pcap_file": f}}
+		if expr != "" {
+			m, err := bpfc.Compile(expr, src.LinkType(), 0)
+			if err != nil {
+				src.Close()
+				return Opened{}, fmt.Errorf("%w: bpf %q: %v", ErrInvalid, expr, err)
+			}
+			op.Filter = m
+		}
+		return op, nil
+	}
+	spec := stringOf(cfg["iface"])
+	if spec == "" {
+		return Opened{}, fmt.Errorf("%w: a pcap input needs iface or pcap_file", ErrInvalid)
+	}
+	iface, err := netif.Resolve(spec)
+	if err != nil {
+		return Opened{}, fmt.Errorf("%w: iface %q: %v", ErrInvalid, spec, err)
+	}
+	var hosts decode.HostSpec
+	if addrs, err := netif.Addrs(iface); err == nil {
+		for _, a := range addrs {
+			hosts.Add(a)
+		}
+	}
+	workers := runtime.NumCPU()
+	if n, ok := cfg["workers"].(uint64); ok && n > 0 {
+		workers = int(n)
+	}
+	info := map[string]any{"iface": iface}
+	source := stringOf(cfg["pcap_source"])
+	if source == "" {
+		source = "auto"
+	}
+	var fallbacks []string
+	tryAFPacket := func() ([]capture.Source, error) {
+		var filter []unix.SockFilter
+		if expr != "" {
+			raw, err := bpfc.CompileRaw(expr, 1, 65535)
+			if err != nil {
+				return nil, fmt.Errorf("%w: bpf %q: %v", ErrInvalid, expr, err)
+			}
+			for _, r := range raw {
+				filter = append(filter, unix.SockFilter{Code: r.Op, Jt: r.Jt, Jf: r.Jf, K: r.K})
+			}
+		}
+		srcs, err := afpacket.OpenGroup(afpacket.Config{Iface: iface, Filter: filter,
+			Fanout: &afpacket.Fanout{Mode: afpacket.FanoutHash}}, workers)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]capture.Source, len(srcs))
+		for i, s := range srcs {
+			out[i] = s
+		}
+		return out, nil
+	}
+	tryLibpcap := func() ([]capture.Source, error) {
+		s, err := libpcap.Open(libpcap.Config{Iface: iface, Filter: expr})
+		if err != nil {
+			return nil, err
+		}
+		return []capture.Source{s}, nil
+	}
+	var srcs []capture.Source
+	switch source {
+	case "af_packet":
+		srcs, err = tryAFPacket()
+	case "libpcap":
+		srcs, err = tryLibpcap()
+	case "auto":
+		srcs, err = tryAFPacket()
+		if err != nil && !errors.Is(err, ErrInvalid) {
+			fallbacks = append(fallbacks, "af_packet: "+err.Error())
+			source = "libpcap"
+			srcs, err = tryLibpcap()
+		} else {
+			source = "af_packet"
+		}
+	default:
+		return Opened{}, fmt.Errorf("%w: pcap_source %q: want af_packet, libpcap or auto", ErrInvalid, source)
+	}
+	if err != nil {
+		if len(fallbacks) > 0 {
+			return Opened{}, fmt.Errorf("open %s (after %s): %w", iface, strings.Join(fallbacks, "; "), err)
+		}
+		return Opened{}, fmt.Errorf("open %s with %s: %w", iface, source, err)
+	}
+	info["pcap_source"] = source
+	if len(fallbacks) > 0 {
+		info["fallbacks"] = fallbacks
+	}
+	return Opened{Sources: srcs, Hosts: []decode.HostSpec{hosts}, Info: info}, nil
+}
