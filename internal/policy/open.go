@@ -101,7 +101,7 @@ func OpenInput(ctx context.Context, typ string, cfg map[string]any) (Opened, err
 		return out, nil
 	}
 	tryLibpcap := func() ([]capture.Source, error) {
-		s, err := libpcap.Open(libpcap.Config{Iface: iface, Filter: expr})
+		s, err := libpcap.Open(libpcap.Config{Iface: iface, Filter: expr, Promisc: true})
 		if err != nil {
 			return nil, err
 		}
