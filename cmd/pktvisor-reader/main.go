@@ -36,6 +36,9 @@ Options:
   -b BPF                 Only analyze packets matching this tcpdump filter expression.
   -H HOSTSPEC            Comma-separated CIDRs of the monitored host(s), for in/out
                          direction, e.g. 192.168.0.0/24,2001:db8::/48.
+  --config FILE          Run FILE through the policies of this pktvisord YAML file
+                         instead of the default handlers (each pcap tap reads FILE);
+                         prints what /api/v1/policies/__all/metrics/window/P shows.
   --geo-city FILE        GeoLite2/GeoIP2 City database (not supported by this build yet).
   --geo-asn FILE         GeoLite2/GeoIP2 ASN database (not supported by this build yet).
   -v                     Verbose log output.
@@ -62,6 +65,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	geoCity := fs.String("geo-city", "", "")
 	geoASN := fs.String("geo-asn", "", "")
 	verbose := fs.BoolP("verbose", "v", false, "")
+	configFile := fs.String("config", "", "")
 	showVersion := fs.Bool("version", false, "")
 	help := fs.BoolP("help", "h", false, "")
 	if err := fs.Parse(args); err != nil {
@@ -110,6 +114,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if *configFile != "" {
+		if err := reader.RunPolicies(ctx, cfg, *configFile, stdout, log); err != nil {
+			log.Error(err.Error())
+			return 1
+		}
+		return 0
+	}
 	res, err := reader.Run(ctx, cfg, stdout, log)
 	if err != nil {
 		log.Error(err.Error())

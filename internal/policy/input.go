@@ -33,6 +33,7 @@ type Input struct {
 	cancel  context.CancelFunc
 	once    sync.Once
 	wg      sync.WaitGroup
+	done    chan struct{} // closed when every worker has returned
 	log     *slog.Logger
 
 	errMu sync.Mutex
@@ -50,7 +51,7 @@ type worker struct {
 // cfg and no handlers: attach them with Do, then Run.
 func NewInput(ctx context.Context, name string, srcs []capture.Source, cfg PipelineConfig, log *slog.Logger) *Input {
 	ctx, cancel := context.WithCancel(ctx)
-	in := &Input{Name: name, ctx: ctx, cancel: cancel, log: log}
+	in := &Input{Name: name, ctx: ctx, cancel: cancel, log: log, done: make(chan struct{})}
 	for _, s := range srcs {
 		w := &worker{src: s, link: decode.LinkType(s.LinkType()), pipe: NewPipeline(cfg, nil)}
 		in.workers = append(in.workers, w)
@@ -65,8 +66,16 @@ func (in *Input) Run() {
 			in.wg.Add(1)
 			go in.run(in.ctx, i, w)
 		}
+		go func() {
+			in.wg.Wait()
+			close(in.done)
+		}()
 	})
 }
+
+// Done is closed when every worker has returned (end of a capture file,
+// an error, or Stop). It never closes for an input that was not Run.
+func (in *Input) Done() <-chan struct{} { return in.done }
 
 // Workers returns the number of workers (shards).
 func (in *Input) Workers() int { return len(in.workers) }

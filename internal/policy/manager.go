@@ -31,6 +31,9 @@ type Opened struct {
 	Filter func([]byte) bool
 	// Info is shown in the input's info JSON (capture backend, fallbacks).
 	Info map[string]any
+	// Recorded marks a replay (a capture file): handlers render no live
+	// rates and period lengths follow packet time.
+	Recorded bool
 }
 
 // Opener opens the sources of an input stream from its merged config (the
@@ -62,14 +65,15 @@ type Manager struct {
 }
 
 type runInput struct {
-	name   string
-	tap    string
-	typ    string
-	config map[string]any
-	in     *Input
-	info   map[string]any
-	hosts  decode.HostSpec
-	users  map[string]bool // policies using it
+	recorded bool
+	name     string
+	tap      string
+	typ      string
+	config   map[string]any
+	in       *Input
+	info     map[string]any
+	hosts    decode.HostSpec
+	users    map[string]bool // policies using it
 }
 
 type runModule struct {
@@ -261,7 +265,8 @@ func (m *Manager) startInput(name, tap, typ string, cfg map[string]any) (*runInp
 	maps.Copy(info, op.Info)
 	info["host_spec"] = hosts.String()
 	m.log.Info("input started", "input", name, "tap", tap, "workers", len(op.Sources), "host_spec", hosts.String())
-	return &runInput{name: name, tap: tap, typ: typ, config: cfg, in: in, info: info, hosts: hosts, users: map[string]bool{}}, nil
+	return &runInput{name: name, tap: tap, typ: typ, config: cfg, in: in, info: info, hosts: hosts,
+		users: map[string]bool{}, recorded: op.Recorded}, nil
 }
 
 func (m *Manager) buildModule(p config.Policy, tap string, mod config.Module, ri *runInput) (*runModule, error) {
@@ -276,7 +281,7 @@ func (m *Manager) buildModule(p config.Policy, tap string, mod config.Module, ri
 		delete(cfg, "enable")
 		delete(cfg, "disable")
 		o := handler.Options{Name: rm.name, Hosts: ri.hosts, Config: cfg, Enable: mod.Enable, Disable: mod.Disable,
-			Periods: m.cfg.Periods, DeepSampleRate: m.cfg.DeepSampleRate, Seed: m.seed}
+			Periods: m.cfg.Periods, DeepSampleRate: m.cfg.DeepSampleRate, Seed: m.seed, Recorded: ri.recorded}
 		h, err := info.New(o)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %s: %v", ErrInvalid, mod.Name, err)
@@ -284,6 +289,25 @@ func (m *Manager) buildModule(p config.Policy, tap string, mod config.Module, ri
 		rm.shards = append(rm.shards, h)
 	}
 	return rm, nil
+}
+
+// Wait blocks until every input has ended by itself (capture files read
+// to their end) or ctx is done.
+func (m *Manager) Wait(ctx context.Context) error {
+	m.mu.Lock()
+	var ins []*Input
+	for _, ri := range m.inputs {
+		ins = append(ins, ri.in)
+	}
+	m.mu.Unlock()
+	for _, in := range ins {
+		select {
+		case <-in.Done():
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
 }
 
 // RemovePolicy stops a policy: its handlers are detached and inputs no

@@ -43,7 +43,8 @@ func OpenInput(ctx context.Context, typ string, cfg map[string]any) (Opened, err
 		if err != nil {
 			return Opened{}, fmt.Errorf("%w: pcap_file: %v", ErrInvalid, err)
 		}
-		op := Opened{Sources: []capture.Source{src}, Info: map[string]any{"pcap_source": "file", "pcap_file": f}}
+		op := Opened{Sources: []capture.Source{src}, Info: map[string]any{"pcap_source": "file", "pcap_file": f},
+			Recorded: true}
 		if expr != "" {
 			m, err := bpfc.Compile(expr, src.LinkType(), 0)
 			if err != nil {

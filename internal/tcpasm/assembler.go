@@ -79,7 +79,7 @@ type Assembler struct {
 	framer Framer
 	emit   EmitFunc
 
-	flows map[flowKey]*flow
+	flows table
 	order lru
 	free  []*flow
 	pool  bufPool
@@ -91,12 +91,13 @@ type Assembler struct {
 // New returns an Assembler that frames with f and emits to emit. Both must
 // be non-nil.
 func New(cfg Config, f Framer, emit EmitFunc) *Assembler {
-	return &Assembler{
+	a := &Assembler{
 		cfg:    cfg.withDefaults(),
 		framer: f,
 		emit:   emit,
-		flows:  make(map[flowKey]*flow),
 	}
+	a.flows.init()
+	return a
 }
 
 // Config returns the configuration in effect (defaults applied).
@@ -105,7 +106,7 @@ func (a *Assembler) Config() Config { return a.cfg }
 // Stats returns the counters.
 func (a *Assembler) Stats() Stats {
 	s := a.stats
-	s.Flows = uint64(len(a.flows))
+	s.Flows = uint64(a.flows.n)
 	return s
 }
 
@@ -121,20 +122,35 @@ func (a *Assembler) Packet(p *decode.Packet) {
 	if p.L4 != decode.L4TCP {
 		return
 	}
-	key, d := keyOf(p)
-	f := a.flows[key]
+	var key flowKey
+	hash, d := keyOf(p, &key, &a.flows.seed)
+	f := a.flows.get(&key, hash)
 	if f == nil {
 		if p.TCPFlags&decode.TCPSyn == 0 && len(p.Payload) == 0 {
-			a.expire(p.TS, MaxIdleChecks)
+			if a.idleDue(p.TS) {
+				a.expire(p.TS, MaxIdleChecks)
+			}
 			return
 		}
-		f = a.open(key, d, p)
-	} else {
+		f = a.open(&key, hash, d, p)
+	} else if a.order.head != f {
 		a.order.moveToFront(f)
 	}
 	f.lastTS = p.TS
-	a.segmentIn(f, d, p)
-	a.expire(p.TS, MaxIdleChecks)
+	// A bare ACK (no data, SYN, FIN or RST) only refreshes the flow.
+	if len(p.Payload) != 0 || p.TCPFlags&(decode.TCPSyn|decode.TCPFin|decode.TCPRst) != 0 {
+		a.segmentIn(f, d, p)
+	}
+	if a.idleDue(p.TS) {
+		a.expire(p.TS, MaxIdleChecks)
+	}
+}
+
+// idleDue reports whether the least recently used flow is idle at now, so
+// that the per-segment idle check costs one comparison when nothing is.
+func (a *Assembler) idleDue(now int64) bool {
+	t := a.order.tail
+	return t != nil && now-t.lastTS > a.cfg.IdleTimeoutNanos
 }
 
 // Expire closes every flow idle for longer than IdleTimeoutNanos at event
@@ -142,7 +158,7 @@ func (a *Assembler) Packet(p *decode.Packet) {
 // this for a few flows per segment; a live input calls Expire on its
 // heartbeat so that idle periods without TCP traffic still free flows.
 func (a *Assembler) Expire(now int64) int {
-	return a.expire(now, len(a.flows))
+	return a.expire(now, a.flows.n)
 }
 
 // CloseAll closes every flow (end of a capture file). Held segments behind
@@ -158,8 +174,8 @@ func (a *Assembler) CloseAll() {
 
 // open creates the flow for key, evicting the least recently used flow when
 // the table is full.
-func (a *Assembler) open(key flowKey, d int, p *decode.Packet) *flow {
-	if len(a.flows) >= a.cfg.MaxFlows && a.order.tail != nil {
+func (a *Assembler) open(key *flowKey, hash uint64, d int, p *decode.Packet) *flow {
+	if a.flows.n >= a.cfg.MaxFlows && a.order.tail != nil {
 		a.closeFlow(a.order.tail, nil)
 		a.stats.Evicted++
 	}
@@ -171,14 +187,14 @@ func (a *Assembler) open(key flowKey, d int, p *decode.Packet) *flow {
 	} else {
 		f = new(flow)
 	}
-	f.key = key
+	f.key, f.hash = *key, hash
 	f.ep[d] = endpoint{p.SrcIP, p.SrcPort}
 	f.ep[1-d] = endpoint{p.DstIP, p.DstPort}
 	f.client = d
 	if p.TCPFlags&(decode.TCPSyn|decode.TCPAck) == decode.TCPSyn|decode.TCPAck {
 		f.client = 1 - d
 	}
-	a.flows[key] = f
+	a.flows.insert(f)
 	a.order.pushFront(f)
 	a.stats.Opened++
 	return f
@@ -203,9 +219,11 @@ func (a *Assembler) expire(now int64, limit int) int {
 // messages of its own direction.
 func (a *Assembler) closeFlow(f *flow, p *decode.Packet) {
 	for d := range f.half {
-		a.finishHalf(f, d, a.packetFor(f, d, p))
+		if f.half[d].pending() {
+			a.finishHalf(f, d, a.packetFor(f, d, p))
+		}
 	}
-	delete(a.flows, f.key)
+	a.flows.remove(f)
 	a.order.remove(f)
 	f.reset()
 	if len(a.free) < maxFreeFlows {
@@ -292,7 +310,9 @@ func (a *Assembler) segmentIn(f *flow, d int, p *decode.Packet) {
 // connection on the same 4-tuple.
 func (a *Assembler) restartHalf(f *flow, d int, p *decode.Packet) {
 	h := &f.half[d]
-	a.finishHalf(f, d, a.packetFor(f, d, p))
+	if h.pending() {
+		a.finishHalf(f, d, a.packetFor(f, d, p))
+	}
 	*h = half{held: h.held}
 }
 
@@ -392,6 +412,9 @@ func (a *Assembler) drain(f *flow, d int, p *decode.Packet) {
 // left in the framing buffer counts one error. All buffers are released.
 func (a *Assembler) finishHalf(f *flow, d int, p *decode.Packet) {
 	h := &f.half[d]
+	if !h.pending() {
+		return
+	}
 	for len(h.held) > 0 {
 		a.stats.Errors++
 		a.dropBuf(h)
@@ -407,8 +430,10 @@ func (a *Assembler) finishHalf(f *flow, d int, p *decode.Packet) {
 
 // dropBuf releases the framing buffer of h.
 func (a *Assembler) dropBuf(h *half) {
-	a.pool.put(h.buf)
-	h.buf = nil
+	if h.buf != nil {
+		a.pool.put(h.buf)
+		h.buf = nil
+	}
 }
 
 // deliver appends in-order stream bytes to direction d and emits every

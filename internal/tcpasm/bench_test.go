@@ -10,8 +10,15 @@ import (
 // BenchmarkAssembler replays the TCP segments of dns_ipv4_tcp.pcap from
 // memory in a loop (210 connections opened and closed per pass, so flows
 // and buffers are recycled); one op is one segment.
-func BenchmarkAssembler(b *testing.B) {
-	pkts := readCapture(b, filepath.Join(capturesDir, "dns_ipv4_tcp.pcap"))
+func BenchmarkAssembler(b *testing.B) { benchCapture(b, "dns_ipv4_tcp.pcap") }
+
+// BenchmarkAssemblerIPv6 is [BenchmarkAssembler] on dns_ipv6_tcp.pcap (180
+// connections per pass): the IPv6 flow key path.
+func BenchmarkAssemblerIPv6(b *testing.B) { benchCapture(b, "dns_ipv6_tcp.pcap") }
+
+// benchCapture replays the TCP segments of one capture in a loop.
+func benchCapture(b *testing.B, file string) {
+	pkts := readCapture(b, filepath.Join(capturesDir, file))
 	msgs := 0
 	a := New(Config{StripPrefix: DNSPrefixLen}, DNSFramer, func(_ *decode.Packet, _ bool, msg []byte) {
 		msgs += len(msg) & 1

@@ -69,15 +69,17 @@
 //
 // # Memory
 //
-// Flow structs (280 bytes, plus about 100 bytes of map entry) and byte
-// buffers are recycled through free lists owned by the [Assembler], so
-// steady-state traffic allocates nothing per segment. Byte buffers exist
-// only for directions with pending data: at most MaxBuffered bytes of
-// framing buffer plus MaxBuffered bytes of held segments per direction,
-// whose hold list takes 32 bytes per held segment. The worst case is
-// therefore
+// Flow structs (288 bytes) and byte buffers are recycled through free
+// lists owned by the [Assembler], so steady-state traffic allocates nothing
+// per segment. The flow table is an open-addressing hash table of 16-byte
+// slots kept between 3/8 and 3/4 full once grown (at most about 43 bytes
+// per flow); like a Go map it grows with the peak number of flows and
+// never shrinks. Byte buffers exist only for directions with pending data:
+// at most MaxBuffered bytes of framing buffer plus MaxBuffered bytes of
+// held segments per direction, whose hold list takes 32 bytes per held
+// segment. The worst case is therefore
 //
-//	MaxFlows × (≈400 B + 2 directions × (MaxOutOfOrder × 32 B + 2 × MaxBuffered))
+//	MaxFlows × (≈330 B + 2 directions × (MaxOutOfOrder × 32 B + 2 × MaxBuffered))
 //
 // (with the defaults, 300,000 × ≈515 KiB: a theoretical bound that needs
 // every flow stalled behind a full hole at once; typical DNS flows hold a

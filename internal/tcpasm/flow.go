@@ -1,6 +1,7 @@
 package tcpasm
 
 import (
+	"encoding/binary"
 	"net/netip"
 
 	"github.com/pktvisor-go/pktvisor/internal/decode"
@@ -13,30 +14,97 @@ type endpoint struct {
 }
 
 // flowKey identifies a flow independently of direction: side 0 is the
-// endpoint with the smaller (address, port). It is comparable, has no
-// padding or pointers (so the map hashes it as plain memory), and is used
-// directly as a map key. IPv4 addresses are stored 4-in-6; v6 keeps them
-// apart from IPv4-mapped IPv6 addresses.
+// endpoint with the smaller (address, port), in [netip.Addr.Compare] order
+// (IPv4 before IPv6). Addresses are stored 4-in-6 as two big-endian 64-bit
+// halves; v6 keeps IPv4 apart from IPv4-mapped IPv6 addresses. Zones are
+// not part of the key.
 type flowKey struct {
-	addr [2][16]byte
-	port [2]uint16
-	v6   uint16
+	a0hi, a0lo uint64 // side 0 address
+	a1hi, a1lo uint64 // side 1 address
+	ports      uint32 // side 0 port << 16 | side 1 port
+	v6         uint32 // 1 when side 0 is an IPv6 address
 }
 
-// keyOf returns the flow key of p and the direction index of p within it
-// (0 when p travels from side 0).
-func keyOf(p *decode.Packet) (k flowKey, d int) {
-	src, dst := p.SrcIP, p.DstIP
+// eq reports whether k and o are the same key. It compares field by field
+// inline (struct == on six fields would call memequal).
+func (k *flowKey) eq(o *flowKey) bool {
+	return k.a0lo == o.a0lo && k.a1lo == o.a1lo && k.ports == o.ports &&
+		k.a0hi == o.a0hi && k.a1hi == o.a1hi && k.v6 == o.v6
+}
+
+// keyOf fills k with the flow key of p and returns its hash under seed
+// (see [table.hash]) and the direction index of p within it (0 when p
+// travels from side 0). k is written field by field and never copied whole
+// on this path: a 16-byte load over two 8-byte stores defeats the CPU's
+// store forwarding and costs tens of cycles.
+func keyOf(p *decode.Packet, k *flowKey, seed *[3]uint64) (h uint64, d int) {
+	if !p.SrcIP.Is4() || !p.DstIP.Is4() {
+		return keyOf6(p, k, seed)
+	}
+	s4, t4 := p.SrcIP.As4(), p.DstIP.As4()
+	s, t := binary.BigEndian.Uint32(s4[:]), binary.BigEndian.Uint32(t4[:])
 	sp, dp := p.SrcPort, p.DstPort
-	if c := src.Compare(dst); c > 0 || c == 0 && dp < sp {
-		src, dst, sp, dp, d = dst, src, dp, sp, 1
+	if s > t || s == t && dp < sp {
+		s, t, sp, dp, d = t, s, dp, sp, 1
 	}
-	k.addr[0], k.addr[1] = src.As16(), dst.As16()
-	k.port[0], k.port[1] = sp, dp
-	if !src.Is4() {
-		k.v6 = 1
+	a0, a1, ports := 0xffff<<32|uint64(s), 0xffff<<32|uint64(t), uint32(sp)<<16|uint32(dp)
+	k.a0hi, k.a0lo, k.a1hi, k.a1lo = 0, a0, 0, a1
+	k.ports, k.v6 = ports, 0
+	return hashWords(seed, 0, a0, 0, a1, uint64(ports)<<1), d
+}
+
+// keyOf6 is [keyOf] for flows with at least one address that is not IPv4.
+func keyOf6(p *decode.Packet, k *flowKey, seed *[3]uint64) (h uint64, d int) {
+	// AppendBinary stores each 64-bit half with one 8-byte store that the
+	// 8-byte loads below are forwarded from. As16's result would be copied
+	// with 16-byte loads over two 8-byte stores, which stalls store
+	// forwarding (about 10 ns per address); it is left to the rare cases.
+	var buf [32]byte
+	b, _ := p.SrcIP.AppendBinary(buf[:0])
+	b, _ = p.DstIP.AppendBinary(b)
+	var shi, slo, dhi, dlo uint64
+	if len(b) == 32 && p.SrcIP.Is6() && p.DstIP.Is6() { // no zones
+		shi, slo = binary.BigEndian.Uint64(b[0:]), binary.BigEndian.Uint64(b[8:])
+		dhi, dlo = binary.BigEndian.Uint64(b[16:]), binary.BigEndian.Uint64(b[24:])
+	} else {
+		shi, slo = addrWords(p.SrcIP)
+		dhi, dlo = addrWords(p.DstIP)
 	}
-	return k, d
+	sp, dp := p.SrcPort, p.DstPort
+	sl, dl := p.SrcIP.BitLen(), p.DstIP.BitLen()
+	// The order of netip.Addr.Compare: family, then address, then zone;
+	// then the ports.
+	var swap bool
+	switch {
+	case sl != dl:
+		swap = sl > dl
+	case shi != dhi:
+		swap = shi > dhi
+	case slo != dlo:
+		swap = slo > dlo
+	case p.SrcIP != p.DstIP: // same address, different zones
+		swap = p.SrcIP.Compare(p.DstIP) > 0
+	default:
+		swap = dp < sp
+	}
+	if swap {
+		shi, slo, dhi, dlo, sp, dp, sl, d = dhi, dlo, shi, slo, dp, sp, dl, 1
+	}
+	var v6 uint32
+	if sl != 32 {
+		v6 = 1
+	}
+	ports := uint32(sp)<<16 | uint32(dp)
+	k.a0hi, k.a0lo, k.a1hi, k.a1lo = shi, slo, dhi, dlo
+	k.ports, k.v6 = ports, v6
+	return hashWords(seed, shi, slo, dhi, dlo, uint64(ports)<<1|uint64(v6)), d
+}
+
+// addrWords returns the 16-byte (4-in-6) form of a as two big-endian
+// words.
+func addrWords(a netip.Addr) (hi, lo uint64) {
+	b := a.As16()
+	return binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])
 }
 
 // segment is a held out-of-order segment; data is a pooled copy.
@@ -62,16 +130,22 @@ type half struct {
 	heldBytes int
 }
 
-// flow is one tracked TCP connection. Flows are linked in LRU order
-// (head = most recently used) and recycled through the Assembler.
-type flow struct {
-	key    flowKey
-	ep     [2]endpoint // side i of key, as netip values
-	half   [2]half
-	client int // direction index of the client side
-	lastTS int64
+// pending reports whether h holds bytes: a framing buffer (possibly empty
+// but pooled) or held segments. A half without any has nothing to finish.
+func (h *half) pending() bool { return h.buf != nil || len(h.held) > 0 }
 
+// flow is one tracked TCP connection. Flows are linked in LRU order
+// (head = most recently used) and recycled through the Assembler. The
+// fields every segment touches (key, hash, lastTS, LRU links) come first,
+// so that a bare ACK reads one or two cache lines.
+type flow struct {
+	key        flowKey
+	hash       uint64 // table hash of key
+	lastTS     int64
 	prev, next *flow // LRU links
+	client     int   // direction index of the client side
+	half       [2]half
+	ep         [2]endpoint // side i of key, as netip values
 }
 
 // maxHeldCap is the capacity above which a recycled flow's hold list is

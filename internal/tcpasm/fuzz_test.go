@@ -11,16 +11,17 @@ import (
 // checkInvariants verifies the memory bounds and internal consistency of a.
 func checkInvariants(tb testing.TB, a *Assembler) {
 	tb.Helper()
-	if len(a.flows) > a.cfg.MaxFlows {
-		tb.Fatalf("%d flows, MaxFlows %d", len(a.flows), a.cfg.MaxFlows)
+	if a.flows.n > a.cfg.MaxFlows {
+		tb.Fatalf("%d flows, MaxFlows %d", a.flows.n, a.cfg.MaxFlows)
 	}
+	checkTable(tb, &a.flows)
 	n := 0
 	for f := a.order.head; f != nil; f = f.next {
 		n++
-		if n > len(a.flows) {
-			tb.Fatalf("LRU list longer than the flow table (%d)", len(a.flows))
+		if n > a.flows.n {
+			tb.Fatalf("LRU list longer than the flow table (%d)", a.flows.n)
 		}
-		if a.flows[f.key] != f {
+		if a.flows.get(&f.key, a.flows.hash(&f.key)) != f {
 			tb.Fatalf("LRU flow %v not in the table", f.key)
 		}
 		for d := range f.half {
@@ -46,8 +47,8 @@ func checkInvariants(tb testing.TB, a *Assembler) {
 			}
 		}
 	}
-	if n != len(a.flows) {
-		tb.Fatalf("LRU list has %d flows, table %d", n, len(a.flows))
+	if n != a.flows.n {
+		tb.Fatalf("LRU list has %d flows, table %d", n, a.flows.n)
 	}
 }
 
