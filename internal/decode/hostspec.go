@@ -112,7 +112,7 @@ func (h HostSpec) String() string {
 
 // Contains reports whether a is inside one of the prefixes. IPv4-mapped
 // IPv6 addresses match IPv4 prefixes.
-func (h HostSpec) Contains(a netip.Addr) bool {
+func (h *HostSpec) Contains(a netip.Addr) bool {
 	if a.Is4() || a.Is4In6() {
 		v := beUint32(a.Unmap().As4())
 		for _, n := range h.v4 {
@@ -137,7 +137,7 @@ func (h HostSpec) Contains(a netip.Addr) bool {
 // Direction classifies a packet from its addresses: to the host when the
 // destination is in the set, else from the host when the source is, else
 // unknown (pktvisor's rule).
-func (h HostSpec) Direction(src, dst netip.Addr) Direction {
+func (h *HostSpec) Direction(src, dst netip.Addr) Direction {
 	if len(h.prefixes) == 0 {
 		return DirUnknown
 	}

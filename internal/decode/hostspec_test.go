@@ -48,7 +48,7 @@ func TestHostSpec(t *testing.T) {
 	if d := h2.Direction(netip.MustParseAddr("192.168.0.3"), netip.MustParseAddr("8.8.8.8")); d != DirFromHost {
 		t.Errorf("direction %v", d)
 	}
-	if d := (HostSpec{}).Direction(netip.MustParseAddr("192.168.0.3"), netip.MustParseAddr("8.8.8.8")); d != DirUnknown {
+	if d := (&HostSpec{}).Direction(netip.MustParseAddr("192.168.0.3"), netip.MustParseAddr("8.8.8.8")); d != DirUnknown {
 		t.Errorf("direction %v", d)
 	}
 }
