@@ -3,11 +3,11 @@
 
 GO        ?= go
 BIN       := bin
-PROGRAMS  := pktvisor-reader
+PROGRAMS  := pktvisor-reader pktvisord
 FUZZTIME  ?= 5s
 DEMO_PCAP := testdata/fixtures/dns_udp_tcp_random.pcap
 
-.PHONY: all deps build test vet unit fuzz fuzz-long bench bench-scripts generate demo clean
+.PHONY: all deps build test vet unit race fuzz fuzz-long bench bench-scripts generate demo clean
 
 all: build
 
@@ -22,11 +22,17 @@ vet:
 	@test -z "$$(gofmt -l cmd internal pkg 2>/dev/null)" || { echo "gofmt needed:"; gofmt -l cmd internal pkg; exit 1; }
 	$(GO) vet ./...
 
+# unit: every test. As root the netns/veth integration tests run too and
+# must find their peers (installed by deps); elsewhere they skip.
 unit:
-	$(GO) test -count=1 ./...
+	PKTVISOR_REQUIRE_INTEGRATION=$$([ "$$(id -u)" = 0 ] && echo 1) $(GO) test -count=1 -timeout 20m ./...
+
+# race: the concurrent packages under the race detector.
+race:
+	$(GO) test -race -count=1 -short ./internal/policy/ ./internal/server/ ./internal/capture/...
 
 # test: everything CI runs. Fuzz targets run briefly (FUZZTIME each).
-test: deps vet unit
+test: deps vet unit race
 	FUZZTIME=$(FUZZTIME) ./scripts/fuzz.sh
 
 fuzz: deps
