@@ -55,10 +55,16 @@ type bucket struct {
 	topNX, topRefused, topSrvfail, topNodata *sketch.TopN
 	topNoerror, topQnameByRespBytes          *sketch.TopN
 	topRcode, topQType                       *sketch.TopN
+
+	// The packet path counts ports, rcodes and qtypes through these
+	// tallies in front of topUDPPorts, topRcode and topQType; see flush.
+	udpPorts, rcodes, qtypes tally
+	// names batches the qname-keyed updates (nameTops and qnameCard).
+	names nameTally
 }
 
 func newBucket(bounds []uint64) *bucket {
-	return &bucket{
+	b := &bucket{
 		rateTotal: sketch.NewRate(), rateEvents: sketch.NewRate(),
 		qnameCard: sketch.NewCardinality(),
 		xactInUs:  sketch.NewQuantile(), xactOutUs: sketch.NewQuantile(), xactRatio: sketch.NewQuantile(),
@@ -71,6 +77,30 @@ func newBucket(bounds []uint64) *bucket {
 		topNoerror: sketch.NewTopN(0), topQnameByRespBytes: sketch.NewTopN(0),
 		topRcode: sketch.NewTopN(0), topQType: sketch.NewTopN(0),
 	}
+	b.udpPorts = newTally(b.topUDPPorts, 1<<16)
+	b.rcodes = newTally(b.topRcode, 16) // header rcodes
+	b.qtypes = newTally(b.topQType, 1<<16)
+	return b
+}
+
+// flush hands the counts the packet path batched to the top-N
+// sketches. It must run before they are read (render), merged or closed;
+// it does not change what they report.
+func (b *bucket) flush() {
+	b.names.flush(b)
+	b.udpPorts.flush()
+	b.rcodes.flush()
+	b.qtypes.flush()
+}
+
+// nameTops returns the TopNs keyed by qname (or its aggregation) by
+// nameTally sink; the cardinality sink has none.
+func (b *bucket) nameTops() [numSinks]*sketch.TopN {
+	var t [numSinks]*sketch.TopN
+	t[sinkQname2], t[sinkQname3] = b.topQname2, b.topQname3
+	t[sinkNX], t[sinkRefused], t[sinkSrvfail] = b.topNX, b.topRefused, b.topSrvfail
+	t[sinkNoerror], t[sinkNodata], t[sinkRespBytes] = b.topNoerror, b.topNodata, b.topQnameByRespBytes
+	return t
 }
 
 func (b *bucket) rates() [2]*sketch.Rate { return [2]*sketch.Rate{b.rateTotal, b.rateEvents} }
@@ -87,6 +117,8 @@ func (b *bucket) tops() [16]*sketch.TopN {
 
 // Merge implements window.Bucket.
 func (b *bucket) Merge(o *bucket) {
+	b.flush()
+	o.flush()
 	b.c.add(&o.c)
 	or := o.rates()
 	for i, r := range b.rates() {
@@ -108,6 +140,10 @@ func (b *bucket) Merge(o *bucket) {
 // Reset implements window.Bucket.
 func (b *bucket) Reset() {
 	b.c = counters{}
+	b.udpPorts.reset()
+	b.names.reset()
+	b.rcodes.reset()
+	b.qtypes.reset()
 	for _, r := range b.rates() {
 		r.Reset()
 	}
@@ -122,8 +158,10 @@ func (b *bucket) Reset() {
 	}
 }
 
-// Close implements window.Bucket: rates flush their running second.
+// Close implements window.Bucket: the tallies are flushed and the rates
+// flush their running second.
 func (b *bucket) Close(ts int64) {
+	b.flush()
 	for _, r := range b.rates() {
 		r.Close(ts)
 	}

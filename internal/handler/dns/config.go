@@ -212,6 +212,14 @@ func nameList(o *handler.Options, key string) ([][]byte, error) {
 	return out, nil
 }
 
+// none reports whether no filter is configured, so every message passes
+// [filters.pass] with suffix 0.
+func (f *filters) none() bool {
+	return !f.excludeNoError && f.onlyRcode == nil && !f.onlyQueries && !f.onlyResponses &&
+		!f.onlyDNSSEC && f.answerCount < 0 && f.onlyQType == nil && f.onlyQName == nil &&
+		f.onlyQNameSufx == nil && f.psl == nil
+}
+
 // pass reports whether m passes the filters and, when it does, the static
 // suffix length to aggregate qnames with (0 for none). It is the packet
 // path: no allocation.

@@ -83,10 +83,13 @@ type V1 struct {
 	groups handler.Groups
 	on     on
 	f      filters
-	win    *window.Manager[*bucket]
-	deep   window.Sampler
-	xacts  *xactTable
-	bounds []uint64
+	// noFilters is set when no filter is configured: every message passes
+	// with no suffix, so DNS skips filters.pass.
+	noFilters bool
+	win       *window.Manager[*bucket]
+	deep      window.Sampler
+	xacts     *xactTable
+	bounds    []uint64
 
 	now int64 // event time of the latest event or tick
 
@@ -94,8 +97,7 @@ type V1 struct {
 	// period's in/out times, 0 (none) until one exists.
 	slowInUs, slowOutUs float64
 
-	// Scratch keys for top-N updates (the sketches copy what they keep).
-	key2  [2]byte
+	// Scratch key for top-N updates (the sketches copy what they keep).
 	key16 [16]byte
 }
 
@@ -130,9 +132,10 @@ func NewV1(o handler.Options) (*V1, error) {
 			ports: g.Has(GroupTopPorts), qnames: g.Has(GroupTopQnames),
 			details: g.Has(GroupTopQnames) && g.Has(GroupTopQnamesDetails), ecs: g.Has(GroupTopECS),
 		},
-		deep:   window.NewSampler(o.DeepSampleRate, o.Seed),
-		xacts:  newXactTable(f.xactTTL, DefaultMaxOpenXacts),
-		bounds: histBounds(),
+		noFilters: f.none(),
+		deep:      window.NewSampler(o.DeepSampleRate, o.Seed),
+		xacts:     newXactTable(f.xactTTL, DefaultMaxOpenXacts),
+		bounds:    histBounds(),
 	}
 	h.win = window.New(o.Window(), func() *bucket { return newBucket(h.bounds) })
 	h.win.OnShift = h.onShift
@@ -198,10 +201,13 @@ func (h *V1) DNS(ev *handler.DNSEvent) {
 	b := h.win.Live()
 	b.c.events++
 	b.rateEvents.Add(p.TS, 1)
-	keep, suffix := h.f.pass(m)
-	if !keep {
-		b.c.filtered++
-		return
+	suffix := 0
+	if !h.noFilters {
+		var keep bool
+		if keep, suffix = h.f.pass(m); !keep {
+			b.c.filtered++
+			return
+		}
 	}
 	deep := h.deep.Deep()
 	if deep {
@@ -276,12 +282,13 @@ func metricPort(p *decode.Packet, resp bool) uint16 {
 // reply closes the one with the same ID on the same flow.
 func (h *V1) transaction(b *bucket, ev *handler.DNSEvent, deep bool) {
 	p, m := ev.P, ev.Msg
-	k := makeXactKey(p.SrcIP, p.DstIP, p.SrcPort, p.DstPort, m.ID, ev.TCP)
+	var k xactKey
+	k.set(p.SrcIP, p.DstIP, p.SrcPort, p.DstPort, m.ID, ev.TCP)
 	if !m.IsResponse() {
-		h.xacts.Start(k, p.TS, ev.Size)
+		h.xacts.Start(&k, p.TS, ev.Size)
 		return
 	}
-	r, dur, qsize := h.xacts.End(k, p.TS)
+	r, dur, qsize := h.xacts.End(&k, p.TS)
 	switch r {
 	case xactNone:
 		return
@@ -333,60 +340,112 @@ func (h *V1) deepUpdate(b *bucket, ev *handler.DNSEvent, suffix int) {
 	resp, rc := m.IsResponse(), m.Rcode()
 	if h.on.ports {
 		if port := metricPort(p, resp); port != 0 {
-			binary.BigEndian.PutUint16(h.key2[:], port)
-			b.topUDPPorts.Update(h.key2[:], 1)
+			b.udpPorts.add(port)
 		}
 	}
 	if resp {
 		// The rcode is in the header: a reply counts in top_rcode as it
 		// counts in replies, even when its question is malformed.
-		binary.BigEndian.PutUint16(h.key2[:], uint16(rc))
-		b.topRcode.Update(h.key2[:], 1)
+		b.rcodes.add(uint16(rc))
 	}
 	if m.QDCount > 0 && !m.HasQuestion {
 		return // the question did not parse: nothing name-based to count
 	}
 	if m.HasQuestion {
 		name := m.QName()
-		if h.on.card && len(name) > 0 {
-			// The root name is not counted, as DataSketches' CPC
-			// ignores empty strings.
-			b.qnameCard.Insert(name)
-		}
-		binary.BigEndian.PutUint16(h.key2[:], m.QType)
-		b.topQType.Update(h.key2[:], 1)
-		if h.on.qnames {
-			if resp {
-				switch rc {
-				case dnsmsg.RcodeServFail:
-					b.topSrvfail.Update(name, 1)
-				case dnsmsg.RcodeNXDomain:
-					b.topNX.Update(name, 1)
-				case dnsmsg.RcodeRefused:
-					b.topRefused.Update(name, 1)
-				case dnsmsg.RcodeNoError:
-					if h.on.details {
-						b.topNoerror.Update(name, 1)
-					}
-					if m.ANCount == 0 {
-						b.topNodata.Update(name, 1)
-					}
-				}
-				if h.on.details {
-					b.topQnameByRespBytes.Update(name, uint64(ev.Size))
-				}
-			}
-			q2, q3 := dnsmsg.AggregateDomain(name, suffix, nil)
-			if len(q2) > 0 {
-				b.topQname2.Update(q2, 1)
-			}
-			if len(q3) > 0 {
-				b.topQname3.Update(q3, 1)
-			}
+		b.qtypes.add(m.QType)
+		if h.on.card || h.on.qnames {
+			h.nameUpdate(b, ev, name, suffix)
 		}
 	}
 	if h.on.ecs && !resp && m.HasECS {
 		b.topQueryECS.Update(addrKey(m.ECS, &h.key16), 1)
+	}
+}
+
+// nameUpdate counts a deep-sampled message with a question in the
+// qname-keyed sketches, through the bucket's nameTally while it batches.
+func (h *V1) nameUpdate(b *bucket, ev *handler.DNSEvent, name []byte, suffix int) {
+	m := ev.Msg
+	resp, rc := m.IsResponse(), m.Rcode()
+	idx := b.names.entry(name, suffix)
+	if idx < 0 && !b.names.direct {
+		b.names.stop(b)
+	}
+	if idx < 0 {
+		h.nameUpdateDirect(b, ev, name, suffix)
+		return
+	}
+	t := &b.names
+	if h.on.card && len(name) > 0 {
+		t.add(idx, sinkCard, 1)
+	}
+	if !h.on.qnames {
+		return
+	}
+	if resp {
+		switch rc {
+		case dnsmsg.RcodeServFail:
+			t.add(idx, sinkSrvfail, 1)
+		case dnsmsg.RcodeNXDomain:
+			t.add(idx, sinkNX, 1)
+		case dnsmsg.RcodeRefused:
+			t.add(idx, sinkRefused, 1)
+		case dnsmsg.RcodeNoError:
+			if h.on.details {
+				t.add(idx, sinkNoerror, 1)
+			}
+			if m.ANCount == 0 {
+				t.add(idx, sinkNodata, 1)
+			}
+		}
+		if h.on.details && ev.Size > 0 {
+			t.add(idx, sinkRespBytes, uint64(ev.Size))
+		}
+	}
+	// Always both (nameTally.flush relies on it).
+	t.add(idx, sinkQname2, 1)
+	t.add(idx, sinkQname3, 1)
+}
+
+// nameUpdateDirect is nameUpdate without batching.
+func (h *V1) nameUpdateDirect(b *bucket, ev *handler.DNSEvent, name []byte, suffix int) {
+	m := ev.Msg
+	resp, rc := m.IsResponse(), m.Rcode()
+	if h.on.card && len(name) > 0 {
+		// The root name is not counted, as DataSketches' CPC
+		// ignores empty strings.
+		b.qnameCard.Insert(name)
+	}
+	if !h.on.qnames {
+		return
+	}
+	if resp {
+		switch rc {
+		case dnsmsg.RcodeServFail:
+			b.topSrvfail.Update(name, 1)
+		case dnsmsg.RcodeNXDomain:
+			b.topNX.Update(name, 1)
+		case dnsmsg.RcodeRefused:
+			b.topRefused.Update(name, 1)
+		case dnsmsg.RcodeNoError:
+			if h.on.details {
+				b.topNoerror.Update(name, 1)
+			}
+			if m.ANCount == 0 {
+				b.topNodata.Update(name, 1)
+			}
+		}
+		if h.on.details {
+			b.topQnameByRespBytes.Update(name, uint64(ev.Size))
+		}
+	}
+	q2, q3 := dnsmsg.AggregateDomain(name, suffix, nil)
+	if len(q2) > 0 {
+		b.topQname2.Update(q2, 1)
+	}
+	if len(q3) > 0 {
+		b.topQname3.Update(q3, 1)
 	}
 }
 
@@ -468,6 +527,7 @@ func (h *V1) render(b *bucket, p window.Period) map[string]any {
 	if h.groups.None(groups) {
 		return nil
 	}
+	b.flush()
 	o, c, rec := &h.opt, &b.c, h.opt.Recorded
 	wp := map[string]any{"events": c.events, "deep_samples": c.deepSamples}
 	m := map[string]any{"period": handler.PeriodJSON(p), "wire_packets": wp}

@@ -15,56 +15,73 @@ const DefaultMaxOpenXacts = 100_000
 const initialXactRing = 1024
 
 // xactKey identifies a transaction: the DNS ID and the flow, with the two
-// endpoints in a fixed order so query and reply give the same key.
+// endpoints in a fixed order so query and reply give the same key. It is
+// five machine words (addresses as big-endian halves of their 16-byte
+// form; ports, ID and transport packed in meta), so comparing and hashing
+// it is a handful of word operations.
 type xactKey struct {
-	a, b   [16]byte
-	pa, pb uint16
-	id     uint16
-	tcp    bool
+	aHi, aLo, bHi, bLo uint64
+	meta               uint64 // pa<<48 | pb<<32 | id<<16 | tcp
 }
 
-// makeXactKey builds the direction-independent key of a message.
+// makeXactKey returns the direction-independent key of a message.
 func makeXactKey(src, dst netip.Addr, sport, dport, id uint16, tcp bool) xactKey {
-	k := xactKey{a: src.As16(), b: dst.As16(), pa: sport, pb: dport, id: id, tcp: tcp}
-	if c := compare16(&k.a, &k.b); c > 0 || (c == 0 && k.pa > k.pb) {
-		k.a, k.b = k.b, k.a
-		k.pa, k.pb = k.pb, k.pa
-	}
+	var k xactKey
+	k.set(src, dst, sport, dport, id, tcp)
 	return k
 }
 
-func compare16(x, y *[16]byte) int {
-	hx, hy := binary.BigEndian.Uint64(x[:8]), binary.BigEndian.Uint64(y[:8])
-	if hx == hy {
-		hx, hy = binary.BigEndian.Uint64(x[8:]), binary.BigEndian.Uint64(y[8:])
+// set makes k the direction-independent key of a message. The packet path
+// builds keys in place with it, and every copy of a key is field by field:
+// the compiler copies a struct this size with 16-byte moves, which stall
+// when they read words just stored one at a time.
+func (k *xactKey) set(src, dst netip.Addr, sport, dport, id uint16, tcp bool) {
+	aHi, aLo := addrWords(src)
+	bHi, bLo := addrWords(dst)
+	pa, pb := sport, dport
+	if aHi > bHi || (aHi == bHi && (aLo > bLo || (aLo == bLo && pa > pb))) {
+		aHi, aLo, bHi, bLo = bHi, bLo, aHi, aLo
+		pa, pb = pb, pa
 	}
-	switch {
-	case hx < hy:
-		return -1
-	case hx > hy:
-		return 1
+	meta := uint64(pa)<<48 | uint64(pb)<<32 | uint64(id)<<16
+	if tcp {
+		meta |= 1
 	}
-	return 0
+	k.aHi, k.aLo, k.bHi, k.bLo, k.meta = aHi, aLo, bHi, bLo, meta
 }
 
-// hash mixes the key's words (a multiply-xorshift finaliser per word).
+// copyFrom sets k to o, field by field (see set).
+func (k *xactKey) copyFrom(o *xactKey) {
+	k.aHi, k.aLo, k.bHi, k.bLo, k.meta = o.aHi, o.aLo, o.bHi, o.bLo, o.meta
+}
+
+// equal reports whether k and o are the same key.
+func (k *xactKey) equal(o *xactKey) bool {
+	return k.meta == o.meta && k.aLo == o.aLo && k.bLo == o.bLo && k.aHi == o.aHi && k.bHi == o.bHi
+}
+
+// addrWords returns the big-endian halves of a's 16-byte form (an IPv4
+// address is IPv4-mapped). IPv4 takes a path of its own: loading words
+// from As16's array stalls on store forwarding.
+func addrWords(a netip.Addr) (hi, lo uint64) {
+	if a.Is4() {
+		v := a.As4()
+		return 0, 0xffff<<32 | uint64(binary.BigEndian.Uint32(v[:]))
+	}
+	b := a.As16()
+	return binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])
+}
+
+// hash mixes the key's words: each is multiplied by its own odd constant
+// (independent multiplies the CPU runs in parallel) and the xor of the
+// products is finished with a multiply-xorshift, so the low bits the index
+// uses depend on all bits of the key.
 func (k *xactKey) hash() uint64 {
-	const m = 0x9E3779B97F4A7C15
-	mix := func(h, v uint64) uint64 {
-		h ^= v
-		h *= m
-		return h ^ h>>29
-	}
-	h := uint64(k.id) | uint64(k.pa)<<16 | uint64(k.pb)<<32
-	if k.tcp {
-		h |= 1 << 48
-	}
-	h = mix(0x243F6A8885A308D3, h)
-	h = mix(h, binary.LittleEndian.Uint64(k.a[:8]))
-	h = mix(h, binary.LittleEndian.Uint64(k.a[8:]))
-	h = mix(h, binary.LittleEndian.Uint64(k.b[:8]))
-	h = mix(h, binary.LittleEndian.Uint64(k.b[8:]))
-	return h
+	h := k.aHi*0x9E3779B97F4A7C15 ^ k.aLo*0xC2B2AE3D27D4EB4F ^ k.bHi*0x165667B19E3779F9 ^
+		k.bLo*0xD6E8FEB86659FD93 ^ k.meta*0xFF51AFD7ED558CCD
+	h ^= h >> 32
+	h *= 0x94D049BB133111EB
+	return h ^ h>>29
 }
 
 // xactEntry is one open query.
@@ -95,7 +112,7 @@ type xactTable struct {
 	max        int
 	ring       []xactEntry // len is a power of two
 	head, tail uint64      // positions; entry p lives at ring[p&(len-1)]
-	index      []int32     // ring slot + 1; 0 = empty; len is 2*len(ring)
+	index      []uint64    // low 32 bits of the hash << 32 | ring slot + 1; 0 = empty; len is 2*len(ring)
 	open       int
 	evicted    uint64
 }
@@ -108,24 +125,34 @@ func newXactTable(ttl int64, max int) *xactTable {
 
 func (t *xactTable) alloc(n int) {
 	t.ring = make([]xactEntry, n)
-	t.index = make([]int32, 2*n)
+	t.index = make([]uint64, 2*n)
 }
 
 // Open returns the number of queries waiting for a reply.
 func (t *xactTable) Open() int { return t.open }
 
+// indexEntry packs what the index keeps of an entry: the low half of its
+// hash (enough to find its home slot, and to skip most other keys without
+// reading the ring) and its ring slot + 1.
+func indexEntry(h uint64, slot int) uint64 { return h<<32 | uint64(slot+1) }
+
+// ringSlot returns the ring slot of a non-empty index entry.
+func ringSlot(x uint64) int { return int(uint32(x)) - 1 }
+
 // lookup returns the index slot holding k, or the empty slot where it
 // would go, and whether it was found.
 func (t *xactTable) lookup(k *xactKey, h uint64) (int, bool) {
 	mask := uint64(len(t.index) - 1)
+	tag := h << 32
 	for i := h & mask; ; i = (i + 1) & mask {
-		s := t.index[i]
-		if s == 0 {
+		x := t.index[i]
+		if x == 0 {
 			return int(i), false
 		}
-		e := &t.ring[s-1]
-		if e.hash == h && e.key == *k {
-			return int(i), true
+		if x&^0xFFFFFFFF == tag {
+			if e := &t.ring[ringSlot(x)]; e.key.equal(k) {
+				return int(i), true
+			}
 		}
 	}
 }
@@ -135,7 +162,7 @@ func (t *xactTable) lookup(k *xactKey, h uint64) (int, bool) {
 func (t *xactTable) unindex(i int) {
 	mask := len(t.index) - 1
 	for j := (i + 1) & mask; t.index[j] != 0; j = (j + 1) & mask {
-		home := int(t.ring[t.index[j]-1].hash) & mask
+		home := int(t.index[j]>>32) & mask
 		// Move j into the hole at i unless home lies cyclically in (i, j].
 		if i <= j {
 			if i < home && home <= j {
@@ -152,7 +179,7 @@ func (t *xactTable) unindex(i int) {
 
 // remove drops the live entry at index slot i.
 func (t *xactTable) remove(i int) *xactEntry {
-	e := &t.ring[t.index[i]-1]
+	e := &t.ring[ringSlot(t.index[i])]
 	e.live = false
 	t.open--
 	t.unindex(i)
@@ -161,24 +188,33 @@ func (t *xactTable) remove(i int) *xactEntry {
 
 // Start records a query at ts; a query with the same key replaces the
 // older one (a retransmission).
-func (t *xactTable) Start(k xactKey, ts int64, size int) {
+func (t *xactTable) Start(k *xactKey, ts int64, size int) {
 	h := k.hash()
-	if i, ok := t.lookup(&k, h); ok {
+	// i stays the empty index slot for k unless the index changes below.
+	i, ok := t.lookup(k, h)
+	moved := ok
+	if ok {
 		t.remove(i)
 	}
 	t.popDead()
 	if t.open >= t.max {
 		t.evictOldest()
+		moved = true
 	}
 	if int(t.head-t.tail) == len(t.ring) {
 		t.grow()
+		moved = true
 	}
 	slot := int(t.head & uint64(len(t.ring)-1))
-	t.ring[slot] = xactEntry{key: k, hash: h, ts: ts, size: uint32(size), live: true}
+	e := &t.ring[slot]
+	e.key.copyFrom(k)
+	e.hash, e.ts, e.size, e.live = h, ts, uint32(size), true
 	t.head++
 	t.open++
-	i, _ := t.lookup(&k, h)
-	t.index[i] = int32(slot + 1)
+	if moved {
+		i, _ = t.lookup(k, h)
+	}
+	t.index[i] = indexEntry(h, slot)
 }
 
 // popDead advances the tail past answered entries.
@@ -218,7 +254,7 @@ func (t *xactTable) grow() {
 				t.ring[w&mask] = *e
 				e.live = false
 				i, _ := t.lookup(&t.ring[w&mask].key, t.ring[w&mask].hash)
-				t.index[i] = int32(w&mask + 1)
+				t.index[i] = indexEntry(t.ring[w&mask].hash, int(w&mask))
 			}
 			w++
 		}
@@ -235,7 +271,7 @@ func (t *xactTable) grow() {
 		}
 		t.ring[n] = e
 		i, _ := t.lookup(&e.key, e.hash)
-		t.index[i] = int32(n + 1)
+		t.index[i] = indexEntry(e.hash, n)
 		n++
 	}
 	t.tail, t.head = 0, uint64(n)
@@ -244,9 +280,9 @@ func (t *xactTable) grow() {
 // End matches a reply at ts against the open queries. For a valid
 // transaction it returns its duration and the query's size. A reply more
 // than the TTL after its query is a timeout, not a transaction.
-func (t *xactTable) End(k xactKey, ts int64) (r xactResult, dur int64, querySize int) {
+func (t *xactTable) End(k *xactKey, ts int64) (r xactResult, dur int64, querySize int) {
 	h := k.hash()
-	i, ok := t.lookup(&k, h)
+	i, ok := t.lookup(k, h)
 	if !ok {
 		return xactNone, 0, 0
 	}

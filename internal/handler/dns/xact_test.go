@@ -114,10 +114,10 @@ func TestXactTableModel(t *testing.T) {
 					}
 				case r < tt.startPercent*10:
 					size := rng.IntN(512)
-					tab.Start(k, ts, size)
+					tab.Start(&k, ts, size)
 					m.start(k, ts, size)
 				default:
-					r1, d1, s1 := tab.End(k, ts)
+					r1, d1, s1 := tab.End(&k, ts)
 					r2, d2, s2 := m.end(k, ts)
 					if r1 != r2 || d1 != d2 || s1 != s2 {
 						t.Fatalf("op %d: End = %v %d %d, want %v %d %d", op, r1, d1, s1, r2, d2, s2)
@@ -139,17 +139,19 @@ func TestXactTableNoAllocs(t *testing.T) {
 	a, b := netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.53")
 	// Warm up to the largest ring this traffic needs.
 	for i := range 3000 {
-		tab.Start(makeXactKey(a, b, uint16(i), 53, uint16(i), false), int64(i), 40)
+		k := makeXactKey(a, b, uint16(i), 53, uint16(i), false)
+		tab.Start(&k, int64(i), 40)
 	}
 	for i := range 3000 {
-		tab.End(makeXactKey(b, a, 53, uint16(i), uint16(i), false), int64(i+1))
+		k := makeXactKey(b, a, 53, uint16(i), uint16(i), false)
+		tab.End(&k, int64(i+1))
 	}
 	i := 0
 	allocs := testing.AllocsPerRun(1000, func() {
 		i++
 		k := makeXactKey(a, b, uint16(i), 53, uint16(i), false)
-		tab.Start(k, int64(i), 40)
-		tab.End(k, int64(i+5))
+		tab.Start(&k, int64(i), 40)
+		tab.End(&k, int64(i+5))
 	})
 	if allocs != 0 {
 		t.Errorf("%v allocs per query/reply, want 0", allocs)
