@@ -44,25 +44,27 @@ func QuantileJSON(q *sketch.Quantile) map[string]any {
 	}
 }
 
-// SetQuantile stores QuantileJSON(q) at path unless the sketch is empty.
+// SetQuantile stores the sketch's quantiles at path as a Summary leaf,
+// unless the sketch is empty (pktvisor omits the key then).
 func SetQuantile(m map[string]any, q *sketch.Quantile, path ...string) {
 	if j := QuantileJSON(q); j != nil {
-		Set(m, j, path...)
+		Set(m, &Summary{Quantiles: j, Count: q.N(), Sum: math.NaN()}, path...)
 	}
 }
 
-// SetRate stores a rate's quantiles at path, plus "live" when the period is
-// live and the stream is not recorded (pktvisor's rule).
+// SetRate stores a rate's quantiles at path as a Summary leaf, plus "live"
+// when the period is live and the stream is not recorded (pktvisor's rule).
+// Prometheus renders the quantiles as a summary; a live-only rate (no
+// complete second yet) has no quantiles.
 func SetRate(m map[string]any, r *sketch.Rate, p window.Period, recorded bool, path ...string) {
-	j := QuantileJSON(r.Quantile())
+	q := r.Quantile()
+	s := &Summary{Quantiles: QuantileJSON(q), Count: q.N(), Sum: math.NaN()}
 	if p.Live && !recorded {
-		if j == nil {
-			j = map[string]any{}
-		}
-		j["live"] = r.Live()
+		live := r.Live()
+		s.Live = &live
 	}
-	if j != nil {
-		Set(m, j, path...)
+	if s.Quantiles != nil || s.Live != nil {
+		Set(m, s, path...)
 	}
 }
 

@@ -9,7 +9,7 @@ type Summary struct {
 	Quantiles map[string]any // p50, p90, p95, p99 (numbers)
 	Live      *uint64        // last complete second, for live rates
 	Count     uint64         // values in the sketch
-	Sum       float64        // sum of values when known, else the maximum (pktvisor's _sum)
+	Sum       float64        // sum of the values; NaN when the sketch keeps none
 }
 
 // JSON returns the JSON object of s.

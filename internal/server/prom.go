@@ -139,6 +139,14 @@ func (w *walker) walk(path []string, v any) {
 }
 
 func (w *walker) summary(path []string, s *handler.Summary) {
+	if s.Quantiles == nil {
+		// Only a live value so far (no complete second): a gauge.
+		if s.Live != nil {
+			w.ch <- prometheus.MustNewConstMetric(w.desc(append(slices.Clone(path), "live")), prometheus.GaugeValue,
+				float64(*s.Live), w.values...)
+		}
+		return
+	}
 	q := map[float64]float64{}
 	for k, v := range s.Quantiles {
 		f, ok := toFloat(v)

@@ -255,7 +255,7 @@ func (h *V1) Bucket(n int, now int64) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return h.render(b, p), nil
+	return handler.Plain(h.render(b, p)), nil
 }
 
 // Window implements handler.Handler.
@@ -264,7 +264,7 @@ func (h *V1) Window(n int, now int64) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return h.render(b, p), nil
+	return handler.Plain(h.render(b, p)), nil
 }
 
 func (h *V1) render(b *bucket, p window.Period) map[string]any {

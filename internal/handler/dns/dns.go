@@ -466,7 +466,7 @@ func (h *V1) Bucket(n int, now int64) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return h.render(b, p), nil
+	return handler.Plain(h.render(b, p)), nil
 }
 
 // Window implements handler.Handler.
@@ -475,7 +475,7 @@ func (h *V1) Window(n int, now int64) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return h.render(b, p), nil
+	return handler.Plain(h.render(b, p)), nil
 }
 
 // FormatPort renders a 2-byte big-endian top-N key as a decimal port.

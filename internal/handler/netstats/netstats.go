@@ -158,7 +158,7 @@ func (h *V1) Bucket(n int, now int64) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return h.render(b, p), nil
+	return handler.Plain(h.render(b, p)), nil
 }
 
 // Window implements handler.Handler.
@@ -167,7 +167,7 @@ func (h *V1) Window(n int, now int64) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return h.render(b, p), nil
+	return handler.Plain(h.render(b, p)), nil
 }
 
 // FormatIP renders a 4- or 16-byte top-N key as an address.

@@ -76,7 +76,7 @@ func (h *Handler) Bucket(n int, now int64) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return b.render(p), nil
+	return handler.Plain(b.render(p)), nil
 }
 
 // Window implements handler.Handler.
@@ -85,7 +85,7 @@ func (h *Handler) Window(n int, now int64) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return b.render(p), nil
+	return handler.Plain(b.render(p)), nil
 }
 
 type bucket struct {
