@@ -152,6 +152,13 @@ func (m *Manager) addPolicy(p config.Policy) (err error) {
 	if _, ok := m.policies[p.Name]; ok {
 		return fmt.Errorf("policy with name '%s' already defined: %w", p.Name, ErrExists)
 	}
+	if p.Chained && len(p.Modules) > 1 {
+		return fmt.Errorf("%w: policy '%s': chained handlers (handlers.modules as a sequence) are not supported by this version; give modules as a map",
+			ErrInvalid, p.Name)
+	}
+	if v, ok := p.Config["merge_like_handlers"]; ok && v == true {
+		return fmt.Errorf("%w: policy '%s': merge_like_handlers is not supported by this version", ErrInvalid, p.Name)
+	}
 	if p.WindowConfig == nil {
 		p.ApplyWindowDefaults(m.cfg.Periods, m.cfg.DeepSampleRate)
 	}

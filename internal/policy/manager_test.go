@@ -185,6 +185,11 @@ func TestTransactionalFailure(t *testing.T) {
 	if _, err := m.AddPolicy([]byte(strings.Replace(policyDoc, "%s", "p1", 1))); !errors.Is(err, ErrExists) {
 		t.Errorf("duplicate: %v", err)
 	}
+	chained := strings.Replace(strings.Replace(policyDoc, "%s", "chain", 1), "          dns:\n            type: dns\n", "          - net:\n              type: net\n          - dns:\n              type: dns\n", 1)
+	chained = strings.Replace(chained, "            config:\n              only_qname_suffix: [example.com]\n", "", 1)
+	if _, err := m.AddPolicy([]byte(chained)); err == nil || !strings.Contains(err.Error(), "chained handlers") {
+		t.Errorf("chained: %v", err)
+	}
 	unavailable := strings.Replace(policyDoc, "type: dns", "type: bgp", 1)
 	_, err = m.AddPolicy([]byte(strings.Replace(unavailable, "%s", "bgp", 1)))
 	if err == nil || !strings.Contains(err.Error(), "Policy 'bgp' requires stream handler type 'bgp' and version '1.0' which is not available") {

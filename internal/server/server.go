@@ -131,7 +131,8 @@ func (s *Server) Listen() (net.Listener, error) {
 
 // Serve serves on ln until ctx ends, then shuts down gracefully.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	s.http = &http.Server{Handler: s.router, ReadHeaderTimeout: 10 * time.Second}
+	s.http = &http.Server{Handler: s.router, ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
 	errc := make(chan error, 1)
 	go func() {
 		var err error
