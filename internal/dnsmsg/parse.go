@@ -258,6 +258,27 @@ func (m *Message) readName(b []byte, off int) (end, n int, ok bool) {
 // and returns the new length. The caller bounds the wire name to 255 bytes,
 // so the result never exceeds MaxNameLen.
 func (m *Message) appendLabel(n int, label []byte) int {
+	// Fast path: printable bytes that need no escape, lower-cased in one
+	// pass over a slice whose bounds are checked once.
+	if dst := m.name[n:]; len(dst) >= len(label) {
+		dst = dst[:len(label)]
+		for i, c := range label {
+			if c-'!' > '~'-'!' || c == '.' || c == '\\' {
+				return m.appendLabelEscaped(n, label)
+			}
+			if c-'A' < 26 {
+				c += 'a' - 'A'
+			}
+			dst[i] = c
+		}
+		return n + len(label)
+	}
+	return m.appendLabelEscaped(n, label)
+}
+
+// appendLabelEscaped is appendLabel for labels with bytes that need a
+// \DDD escape (RFC 4343 §2.1).
+func (m *Message) appendLabelEscaped(n int, label []byte) int {
 	for _, c := range label {
 		switch {
 		case c >= 'A' && c <= 'Z':

@@ -26,18 +26,32 @@ func loadFrames(tb testing.TB, path string) []frame {
 		tb.Fatal(err)
 	}
 	defer r.Close()
+	// Frames are laid out back to back in one buffer, as a capture ring or
+	// a file buffer delivers them.
 	var out []frame
+	var arena []byte
+	var offs []int
 	var rec pcapfile.Record
 	for {
 		err := r.Next(&rec)
 		if err == io.EOF {
-			return out
+			break
 		}
 		if err != nil {
 			tb.Fatal(err)
 		}
-		out = append(out, frame{decode.LinkType(rec.LinkType), append([]byte(nil), rec.Data...), rec.TS, rec.WireLen})
+		offs = append(offs, len(arena))
+		arena = append(arena, rec.Data...)
+		out = append(out, frame{decode.LinkType(rec.LinkType), nil, rec.TS, rec.WireLen})
 	}
+	for i := range out {
+		end := len(arena)
+		if i+1 < len(offs) {
+			end = offs[i+1]
+		}
+		out[i].data = arena[offs[i]:end:end]
+	}
+	return out
 }
 
 func benchOptions(name string) handler.Options {
