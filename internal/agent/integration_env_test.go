@@ -23,6 +23,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // requireEnv is the variable that turns a missing integration dependency
@@ -238,10 +240,7 @@ func procStatus(pid int) (rss int64, threads int, err error) {
 
 // setns moves the calling OS thread into the network namespace of fd.
 func setns(fd uintptr) error {
-	if _, _, e := syscall.Syscall(syscall.SYS_SETNS, fd, syscall.CLONE_NEWNET, 0); e != 0 {
-		return e
-	}
-	return nil
+	return unix.Setns(int(fd), unix.CLONE_NEWNET)
 }
 
 // dialInNetns dials from inside network namespace ns: the socket is

@@ -30,9 +30,16 @@ func PeriodJSON(p window.Period) map[string]any {
 	}
 }
 
+// Quantiler is a quantile sketch as the renderers read it
+// (*sketch.Quantile, *sketch.IntQuantile).
+type Quantiler interface {
+	N() uint64
+	Quantile(rank float64) float64
+}
+
 // QuantileJSON renders p50/p90/p95/p99, or nil when the sketch is empty
 // (pktvisor omits the key then).
-func QuantileJSON(q *sketch.Quantile) map[string]any {
+func QuantileJSON(q Quantiler) map[string]any {
 	if q == nil || q.N() == 0 {
 		return nil
 	}
@@ -46,7 +53,7 @@ func QuantileJSON(q *sketch.Quantile) map[string]any {
 
 // SetQuantile stores the sketch's quantiles at path as a Summary leaf,
 // unless the sketch is empty (pktvisor omits the key then).
-func SetQuantile(m map[string]any, q *sketch.Quantile, path ...string) {
+func SetQuantile(m map[string]any, q Quantiler, path ...string) {
 	if j := QuantileJSON(q); j != nil {
 		Set(m, &Summary{Quantiles: j, Count: q.N(), Sum: math.NaN()}, path...)
 	}

@@ -10,7 +10,7 @@ type bucket struct {
 	rates                                rateSet
 	srcIPsIn, dstIPsOut                  *sketch.Cardinality
 	topIPv4, topIPv6                     *sketch.TopN
-	payloadSize                          *sketch.Quantile
+	payloadSize                          *sketch.IntQuantile
 }
 
 func (h *V1) newBucket() *bucket {
@@ -18,7 +18,7 @@ func (h *V1) newBucket() *bucket {
 		rates:    newRateSet(),
 		srcIPsIn: sketch.NewCardinality(), dstIPsOut: sketch.NewCardinality(),
 		topIPv4: sketch.NewTopN(0), topIPv6: sketch.NewTopN(0),
-		payloadSize: sketch.NewQuantile(),
+		payloadSize: sketch.NewIntQuantile(),
 	}
 }
 

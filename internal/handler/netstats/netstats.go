@@ -129,7 +129,7 @@ func (h *V1) Packet(p *decode.Packet) {
 	if p.IsSyn() {
 		b.syn++
 	}
-	b.payloadSize.Update(float64(size))
+	b.payloadSize.Update(size)
 	if !ip.IsValid() {
 		return
 	}

@@ -1,0 +1,54 @@
+package agent
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func runAgent(args ...string) (int, string, string) {
+	var out, errb bytes.Buffer
+	code := Run(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestQuickExits(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("visor:\n  taps: [\n"), 0o644)
+	unknown := filepath.Join(dir, "unknown.yaml")
+	os.WriteFile(unknown, []byte("version: \"1.0\"\nvisor:\n  config:\n    no_such_option: 1\n"), 0o644)
+	wrongType := filepath.Join(dir, "type.yaml")
+	os.WriteFile(wrongType, []byte("version: \"1.0\"\nvisor:\n  config:\n    port: abc\n"), 0o644)
+	cases := []struct {
+		name string
+		args []string
+		code int
+		out  string
+		err  string
+	}{
+		{"version", []string{"--version"}, 0, "4.", ""},
+		{"help", []string{"-h"}, 0, "--admin-api", ""},
+		{"module list", []string{"--module-list"}, 0, "dns 1.0", ""},
+		{"nothing to do", nil, 1, "", "Nothing to do"},
+		{"bad flag", []string{"--nope"}, 2, "", "unknown flag: --nope"},
+		{"two ifaces", []string{"eth0", "eth1"}, 2, "", "at most one IFACE"},
+		{"invalid yaml", []string{"--config", bad}, 1, "", "line"},
+		{"unknown key", []string{"--config", unknown}, 1, "", "no_such_option"},
+		{"wrong type", []string{"--config", wrongType}, 1, "", "port"},
+		{"missing config", []string{"--config", filepath.Join(dir, "none.yaml")}, 1, "", "no such file"},
+		{"tls without cert", []string{"--tls", "--admin-api"}, 2, "", "you must specify --tls-key and --tls-cert"},
+		{"geo not yet", []string{"--geo-city", "x.mmdb", "--admin-api"}, 2, "", "not supported"},
+		{"periods range", []string{"--periods", "11", "--admin-api"}, 2, "", "periods"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, errs := runAgent(tc.args...)
+			if code != tc.code || !strings.Contains(out, tc.out) || !strings.Contains(errs, tc.err) {
+				t.Errorf("exit %d stdout %q stderr %q; want %d, %q, %q", code, out, errs, tc.code, tc.out, tc.err)
+			}
+		})
+	}
+}
