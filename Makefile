@@ -5,7 +5,7 @@ GO        ?= go
 BIN       := bin
 PROGRAMS  := pktvisor-reader pktvisord
 FUZZTIME  ?= 5s
-DEMO_PCAP := testdata/fixtures/dns_udp_tcp_random.pcap
+DEMO_PCAP := testdata/captures/dns_udp_tcp_random.pcap
 
 .PHONY: all deps build test vet unit race fuzz fuzz-long bench bench-scripts generate demo clean
 

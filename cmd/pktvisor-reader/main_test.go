@@ -10,7 +10,7 @@ import (
 	"testing"
 )
 
-const fixture = "../../testdata/fixtures/dns_ipv4_udp.pcap"
+const fixture = "../../testdata/captures/dns_ipv4_udp.pcap"
 
 func runReader(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
@@ -124,7 +124,7 @@ func TestGoodRun(t *testing.T) {
 // each gives a JSON document.
 func TestEveryCaptureSurvives(t *testing.T) {
 	files, _ := filepath.Glob("../../testdata/captures/*")
-	more, _ := filepath.Glob("../../testdata/fixtures/*.pcap")
+	more, _ := filepath.Glob("../../testdata/captures/*.pcap")
 	files = append(files, more...)
 	if len(files) < 40 {
 		t.Fatalf("found only %d captures", len(files))

@@ -12,7 +12,7 @@ import (
 
 // fixture returns the path of a capture in the repository's testdata.
 func fixture(name string) string {
-	return filepath.Join("..", "..", "testdata", "fixtures", name)
+	return filepath.Join("..", "..", "testdata", "captures", name)
 }
 
 // udpPayloads reads a classic pcap file and returns copies of the UDP

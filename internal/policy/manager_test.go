@@ -50,7 +50,7 @@ visor:
     file:
       input_type: pcap
       config:
-        pcap_file: ../../testdata/fixtures/dns_ipv4_tcp.pcap
+        pcap_file: ../../testdata/captures/dns_ipv4_tcp.pcap
     wire:
       input_type: pcap
       config:

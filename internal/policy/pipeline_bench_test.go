@@ -60,7 +60,7 @@ func benchOptions(name string) handler.Options {
 }
 
 func benchPipeline(b *testing.B, withDNS bool) {
-	frames := loadFrames(b, "../../testdata/fixtures/dns_udp_tcp_random.pcap")
+	frames := loadFrames(b, "../../testdata/captures/dns_udp_tcp_random.pcap")
 	n, err := netstats.NewV1(benchOptions("net"))
 	if err != nil {
 		b.Fatal(err)

@@ -13,7 +13,7 @@ import (
 	"testing"
 )
 
-const fixtures = "../../testdata/fixtures/"
+const fixtures = "../../testdata/captures/"
 
 // analyze runs the reader on file with periods 1 and returns the "1m" body.
 func analyze(t testing.TB, file, hostSpec string) map[string]any {

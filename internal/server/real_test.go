@@ -22,7 +22,7 @@ visor:
     file:
       input_type: pcap
       config:
-        pcap_file: ../../testdata/fixtures/dns_udp_tcp_random.pcap
+        pcap_file: ../../testdata/captures/dns_udp_tcp_random.pcap
         host_spec: 192.168.0.0/24
   policies:
     default:

@@ -23,7 +23,7 @@ type frame struct {
 // readPcap reads a classic pcap file (micro- or nanosecond timestamps).
 func readPcap(tb testing.TB, name string) (decode.LinkType, []frame) {
 	tb.Helper()
-	raw, err := os.ReadFile(filepath.Join("..", "..", "..", "testdata", "fixtures", name))
+	raw, err := os.ReadFile(filepath.Join("..", "..", "..", "testdata", "captures", name))
 	if err != nil {
 		tb.Fatalf("read fixture: %v", err)
 	}

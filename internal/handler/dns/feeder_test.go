@@ -14,7 +14,7 @@ import (
 )
 
 // fixtureDir holds the pcap fixtures (see testdata/README.md).
-var fixtureDir = filepath.Join("..", "..", "..", "testdata", "fixtures")
+var fixtureDir = filepath.Join("..", "..", "..", "testdata", "captures")
 
 // frame is one captured frame.
 type frame struct {
@@ -157,7 +157,7 @@ func (f *feeder) frame(fr frame) {
 	}
 }
 
-// fixturePath returns the path of a capture in testdata/fixtures.
+// fixturePath returns the path of a capture in testdata/captures.
 func fixturePath(name string) string { return filepath.Join(fixtureDir, name) }
 
 // runFixture builds a summary-mode handler from o and feeds it the named
