@@ -66,3 +66,21 @@ func SnapshotOf[B window.Bucket[B]](m *window.Manager[B], newB func() B, win boo
 	c.Merge(b)
 	return &WindowSnap[B]{B: c, Period: p, render: render}, nil
 }
+
+// BucketOf renders bucket n of m as plain JSON (see [Plain]).
+func BucketOf[B window.Bucket[B]](m *window.Manager[B], n int, now int64, render func(B, window.Period) map[string]any) (map[string]any, error) {
+	b, p, err := m.Bucket(n, now)
+	if err != nil {
+		return nil, err
+	}
+	return Plain(render(b, p)), nil
+}
+
+// WindowOf renders the merged window of n periods of m as plain JSON.
+func WindowOf[B window.Bucket[B]](m *window.Manager[B], n int, now int64, render func(B, window.Period) map[string]any) (map[string]any, error) {
+	b, p, err := m.Window(n, now)
+	if err != nil {
+		return nil, err
+	}
+	return Plain(render(b, p)), nil
+}

@@ -251,20 +251,12 @@ func appendHex(k, b []byte) []byte {
 
 // Bucket implements handler.Handler.
 func (h *V1) Bucket(n int, now int64) (map[string]any, error) {
-	b, p, err := h.win.Bucket(n, now)
-	if err != nil {
-		return nil, err
-	}
-	return handler.Plain(h.render(b, p)), nil
+	return handler.BucketOf(h.win, n, now, h.render)
 }
 
 // Window implements handler.Handler.
 func (h *V1) Window(n int, now int64) (map[string]any, error) {
-	b, p, err := h.win.Window(n, now)
-	if err != nil {
-		return nil, err
-	}
-	return handler.Plain(h.render(b, p)), nil
+	return handler.WindowOf(h.win, n, now, h.render)
 }
 
 func (h *V1) render(b *bucket, p window.Period) map[string]any {

@@ -462,20 +462,12 @@ func addrKey(a netip.Addr, buf *[16]byte) []byte {
 
 // Bucket implements handler.Handler.
 func (h *V1) Bucket(n int, now int64) (map[string]any, error) {
-	b, p, err := h.win.Bucket(n, now)
-	if err != nil {
-		return nil, err
-	}
-	return handler.Plain(h.render(b, p)), nil
+	return handler.BucketOf(h.win, n, now, h.render)
 }
 
 // Window implements handler.Handler.
 func (h *V1) Window(n int, now int64) (map[string]any, error) {
-	b, p, err := h.win.Window(n, now)
-	if err != nil {
-		return nil, err
-	}
-	return handler.Plain(h.render(b, p)), nil
+	return handler.WindowOf(h.win, n, now, h.render)
 }
 
 // FormatPort renders a 2-byte big-endian top-N key as a decimal port.

@@ -154,20 +154,12 @@ func (h *V1) Packet(p *decode.Packet) {
 
 // Bucket implements handler.Handler.
 func (h *V1) Bucket(n int, now int64) (map[string]any, error) {
-	b, p, err := h.win.Bucket(n, now)
-	if err != nil {
-		return nil, err
-	}
-	return handler.Plain(h.render(b, p)), nil
+	return handler.BucketOf(h.win, n, now, h.render)
 }
 
 // Window implements handler.Handler.
 func (h *V1) Window(n int, now int64) (map[string]any, error) {
-	b, p, err := h.win.Window(n, now)
-	if err != nil {
-		return nil, err
-	}
-	return handler.Plain(h.render(b, p)), nil
+	return handler.WindowOf(h.win, n, now, h.render)
 }
 
 // FormatIP renders a 4- or 16-byte top-N key as an address.

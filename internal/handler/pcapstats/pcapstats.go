@@ -72,20 +72,12 @@ func delta(cur, prev uint64) uint64 {
 
 // Bucket implements handler.Handler.
 func (h *Handler) Bucket(n int, now int64) (map[string]any, error) {
-	b, p, err := h.win.Bucket(n, now)
-	if err != nil {
-		return nil, err
-	}
-	return handler.Plain(b.render(p)), nil
+	return handler.BucketOf(h.win, n, now, renderBucket)
 }
 
 // Window implements handler.Handler.
 func (h *Handler) Window(n int, now int64) (map[string]any, error) {
-	b, p, err := h.win.Window(n, now)
-	if err != nil {
-		return nil, err
-	}
-	return handler.Plain(b.render(p)), nil
+	return handler.WindowOf(h.win, n, now, renderBucket)
 }
 
 type bucket struct {
@@ -112,5 +104,7 @@ func (b *bucket) render(p window.Period) map[string]any {
 // Snapshot implements handler.Snapshotter.
 func (h *Handler) Snapshot(win bool, n int, now int64) (handler.Snap, error) {
 	return handler.SnapshotOf(h.win, func() *bucket { return &bucket{} }, win, n, now,
-		func(b *bucket, p window.Period) map[string]any { return b.render(p) })
+		renderBucket)
 }
+
+func renderBucket(b *bucket, p window.Period) map[string]any { return b.render(p) }
