@@ -48,4 +48,3 @@ type ProgramOptions struct {
 // an XDP program that is not ours and [ProgramOptions.ReplaceForeign] is
 // off.
 var ErrBusy = errors.New("interface has a foreign XDP program")
-
