@@ -34,6 +34,9 @@ type Opened struct {
 	// Recorded marks a replay (a capture file): handlers render no live
 	// rates and period lengths follow packet time.
 	Recorded bool
+	// Cleanup, when set, runs after the sources are closed (it detaches
+	// kernel programs the sources needed).
+	Cleanup func()
 }
 
 // Opener opens the sources of an input stream from its merged config (the
@@ -66,6 +69,7 @@ type Manager struct {
 
 type runInput struct {
 	recorded bool
+	cleanup  func()
 	name     string
 	tap      string
 	typ      string
@@ -106,7 +110,7 @@ func (m *Manager) Close() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, in := range m.inputs {
-		in.in.Stop()
+		in.stop()
 	}
 }
 
@@ -192,7 +196,7 @@ func (m *Manager) addPolicy(p config.Policy) (err error) {
 	defer func() {
 		if err != nil {
 			for _, in := range created {
-				in.in.Stop()
+				in.stop()
 				delete(m.inputs, in.name)
 			}
 			err = fmt.Errorf("policy [%s] failed to start: %w", p.Name, err)
@@ -273,7 +277,7 @@ func (m *Manager) startInput(name, tap, typ string, cfg map[string]any) (*runInp
 	info["host_spec"] = hosts.String()
 	m.log.Info("input started", "input", name, "tap", tap, "workers", len(op.Sources), "host_spec", hosts.String())
 	return &runInput{name: name, tap: tap, typ: typ, config: cfg, in: in, info: info, hosts: hosts,
-		users: map[string]bool{}, recorded: op.Recorded}, nil
+		users: map[string]bool{}, recorded: op.Recorded, cleanup: op.Cleanup}, nil
 }
 
 func (m *Manager) buildModule(p config.Policy, tap string, mod config.Module, ri *runInput) (*runModule, error) {
@@ -296,6 +300,15 @@ func (m *Manager) buildModule(p config.Policy, tap string, mod config.Module, ri
 		rm.shards = append(rm.shards, h)
 	}
 	return rm, nil
+}
+
+// stop stops the input's workers and sources, then runs its cleanup.
+func (ri *runInput) stop() {
+	ri.in.Stop()
+	if ri.cleanup != nil {
+		ri.cleanup()
+		ri.cleanup = nil
+	}
 }
 
 // Wait blocks until every input has ended by itself (capture files read
@@ -344,7 +357,7 @@ func (m *Manager) removeLocked(rp *runPolicy) {
 		ri.in.Do(func(_ int, p *Pipeline) { p.Remove(func(h handler.Handler) bool { return mine[h] }) })
 		delete(ri.users, rp.cfg.Name)
 		if len(ri.users) == 0 {
-			ri.in.Stop()
+			ri.stop()
 			delete(m.inputs, ri.name)
 			m.log.Info("input stopped", "input", ri.name)
 		}

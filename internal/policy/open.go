@@ -12,6 +12,7 @@ import (
 
 	"github.com/pktvisor-go/pktvisor/internal/capture"
 	"github.com/pktvisor-go/pktvisor/internal/capture/afpacket"
+	"github.com/pktvisor-go/pktvisor/internal/capture/afxdp"
 	"github.com/pktvisor-go/pktvisor/internal/capture/bpfc"
 	"github.com/pktvisor-go/pktvisor/internal/capture/libpcap"
 	"github.com/pktvisor-go/pktvisor/internal/capture/netif"
@@ -101,6 +102,39 @@ func OpenInput(ctx context.Context, typ string, cfg map[string]any) (Opened, err
 		}
 		return out, nil
 	}
+	var cleanup func()
+	var userFilter func([]byte) bool
+	tryAFXDP := func() ([]capture.Source, error) {
+		socks, prog, err := afxdp.OpenAll(iface, afxdp.Config{})
+		if err != nil {
+			return nil, err
+		}
+		cleanup = func() { prog.Close() }
+		info["xdp_mode"] = prog.Mode().String()
+		fb := prog.Fallbacks()
+		out := make([]capture.Source, len(socks))
+		for i, s := range socks {
+			out[i] = s
+			fb = append(fb, s.Fallbacks()...)
+		}
+		info["zero_copy"] = len(socks) > 0 && socks[0].ZeroCopy()
+		if len(fb) > 0 {
+			info["af_xdp_fallbacks"] = fb
+		}
+		if expr != "" {
+			// AF_XDP has no kernel BPF filter: the expression runs in user space.
+			m, err := bpfc.Compile(expr, 1, 65535)
+			if err != nil {
+				cleanup()
+				for _, s := range socks {
+					s.Close()
+				}
+				return nil, fmt.Errorf("%w: bpf %q: %v", ErrInvalid, expr, err)
+			}
+			userFilter = m
+		}
+		return out, nil
+	}
 	tryLibpcap := func() ([]capture.Source, error) {
 		s, err := libpcap.Open(libpcap.Config{Iface: iface, Filter: expr, Promisc: true})
 		if err != nil {
@@ -110,11 +144,25 @@ func OpenInput(ctx context.Context, typ string, cfg map[string]any) (Opened, err
 	}
 	var srcs []capture.Source
 	switch source {
+	case "af_xdp":
+		srcs, err = tryAFXDP()
 	case "af_packet":
 		srcs, err = tryAFPacket()
 	case "libpcap":
 		srcs, err = tryLibpcap()
 	case "auto":
+		if hosts.Empty() {
+			// A dedicated capture interface (mirror/TAP port, no
+			// addresses): AF_XDP may take its packets.
+			srcs, err = tryAFXDP()
+			if err == nil {
+				source = "af_xdp"
+				break
+			}
+			fallbacks = append(fallbacks, "af_xdp: "+err.Error())
+		} else {
+			fallbacks = append(fallbacks, "af_xdp: not used on an interface with addresses (it would take the host's packets)")
+		}
 		srcs, err = tryAFPacket()
 		if err != nil && !errors.Is(err, ErrInvalid) {
 			fallbacks = append(fallbacks, "af_packet: "+err.Error())
@@ -124,7 +172,7 @@ func OpenInput(ctx context.Context, typ string, cfg map[string]any) (Opened, err
 			source = "af_packet"
 		}
 	default:
-		return Opened{}, fmt.Errorf("%w: pcap_source %q: want af_packet, libpcap or auto", ErrInvalid, source)
+		return Opened{}, fmt.Errorf("%w: pcap_source %q: want af_xdp, af_packet, libpcap or auto", ErrInvalid, source)
 	}
 	if err != nil {
 		if len(fallbacks) > 0 {
@@ -136,5 +184,5 @@ func OpenInput(ctx context.Context, typ string, cfg map[string]any) (Opened, err
 	if len(fallbacks) > 0 {
 		info["fallbacks"] = fallbacks
 	}
-	return Opened{Sources: srcs, Hosts: []decode.HostSpec{hosts}, Info: info}, nil
+	return Opened{Sources: srcs, Hosts: []decode.HostSpec{hosts}, Info: info, Filter: userFilter, Cleanup: cleanup}, nil
 }
