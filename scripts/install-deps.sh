@@ -14,7 +14,7 @@ pkgs=(
   clang llvm libbpf-dev   # eBPF objects (make generate, staleness test)
   # TestIntegrationDNS (internal/agent): namespaces, a DNS server, DNS
   # clients and a Prometheus server, all run inside test namespaces
-  iproute2 unbound bind9-dnsutils dnsperf prometheus
+  iproute2 curl unbound bind9-dnsutils dnsperf prometheus
 )
 if [[ "${1:-}" == "--bench" ]]; then
   pkgs+=(hyperfine tcpreplay netsniff-ng ethtool curl jq)
