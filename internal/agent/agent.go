@@ -120,8 +120,19 @@ func Run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer closeLog()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	go func() {
+		select {
+		case s := <-sigs:
+			log.Info("stopping", "signal", s.String())
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 	if err := run(ctx, v, file, iface, log); err != nil {
 		log.Error("pktvisord stopped", "err", err)
 		return 1
@@ -247,7 +258,10 @@ func run(ctx context.Context, v config.Visor, file *config.File, iface string, l
 		TLSCert:    tlsOr(v.TLS, v.TLSCert), TLSKey: tlsOr(v.TLS, v.TLSKey),
 		PromInstance: v.PromInstance,
 		Version:      version.Version,
-		Stop:         cancel,
+		Stop: func() {
+			log.Info("stopping", "reason", "DELETE /api/v1/server")
+			cancel()
+		},
 	}, mgr, log.With("component", "server"))
 	ln, err := srv.Listen()
 	if err != nil {
@@ -277,7 +291,9 @@ func run(ctx context.Context, v config.Visor, file *config.File, iface string, l
 	}
 	log.Info("pktvisord started", "version", version.Version, "listen", ln.Addr().String(), "admin_api", v.AdminAPI,
 		"tls", v.TLS)
-	return srv.Serve(ctx, ln)
+	err = srv.Serve(ctx, ln)
+	log.Info("pktvisord stopped")
+	return err
 }
 
 func tlsOr(on bool, s string) string {

@@ -255,6 +255,21 @@ visor:
 	return a
 }
 
+// mustBeAlive fails the test at once if the agent has exited.
+func (a *agent) mustBeAlive(t *testing.T) {
+	t.Helper()
+	if !a.p.exited() {
+		return
+	}
+	hint := ""
+	if a.p.err == nil {
+		// Run returns 0 without a log line only after SIGINT/SIGTERM or
+		// DELETE /api/v1/server, which this test never sends.
+		hint = " (status 0 and no error logged: a graceful stop, i.e. a SIGINT/SIGTERM from outside this test?)"
+	}
+	t.Fatalf("pktvisord (pid %d) exited unexpectedly: %v%s\n%s", a.pid, a.p.err, hint, tail(a.p.out.String(), 4000))
+}
+
 // get fetches url inside the capture namespace.
 func (l *dnsLab) get(u string) (int, http.Header, []byte) {
 	return l.do(http.MethodGet, u, "", nil)
@@ -515,11 +530,14 @@ func (a *agent) metricsURL(policy, kind string, n int) string {
 // waitCounts polls u until the dns handler's queries and replies reach the
 // expected values and stay there across a window-cache period (1 s). It
 // returns the last body.
-func (l *dnsLab) waitCounts(t *testing.T, u, policy, dnsHandler string, queries, replies int64) map[string]any {
+func (l *dnsLab) waitCounts(t *testing.T, a *agent, u, policy, dnsHandler string, queries, replies int64) map[string]any {
 	t.Helper()
 	var last map[string]any
 	var stableSince time.Time
 	poll(20*time.Second, 150*time.Millisecond, func() bool {
+		if a.p.exited() {
+			return true
+		}
 		st, _, b := l.get(u)
 		if st != http.StatusOK {
 			return false
@@ -542,6 +560,7 @@ func (l *dnsLab) waitCounts(t *testing.T, u, policy, dnsHandler string, queries,
 		}
 		return time.Since(stableSince) > 1100*time.Millisecond
 	})
+	a.mustBeAlive(t)
 	if last == nil {
 		t.Fatalf("GET %s never answered 200 with JSON", u)
 	}
@@ -568,8 +587,8 @@ func (l *dnsLab) scenario(t *testing.T, source string) {
 
 	// 6. REST counters, first bucket 0 (uncached), then window 2.
 	ts = time.Now()
-	b0 := l.waitCounts(t, a.metricsURL(itPolicy, "bucket", 0), itPolicy, dnsH, sent.queries, sent.replies)
-	w2 := l.waitCounts(t, a.metricsURL(itPolicy, "window", 2), itPolicy, dnsH, sent.queries, sent.replies)
+	b0 := l.waitCounts(t, a, a.metricsURL(itPolicy, "bucket", 0), itPolicy, dnsH, sent.queries, sent.replies)
+	w2 := l.waitCounts(t, a, a.metricsURL(itPolicy, "window", 2), itPolicy, dnsH, sent.queries, sent.replies)
 	t.Logf("counters settled in %v", time.Since(ts).Round(time.Millisecond))
 	for _, c := range []struct {
 		name string
@@ -751,11 +770,11 @@ scrape_configs:
 }
 
 // waitUp waits until Prometheus reports its one target healthy.
-func (ps *promServer) waitUp(t *testing.T, l *dnsLab) {
+func (ps *promServer) waitUp(t *testing.T, l *dnsLab, a *agent) {
 	t.Helper()
 	var health string
 	poll(45*time.Second, 200*time.Millisecond, func() bool {
-		if ps.p.exited() {
+		if ps.p.exited() || a.p.exited() {
 			return true
 		}
 		st, _, b := l.get(ps.base + "/api/v1/targets")
@@ -776,6 +795,7 @@ func (ps *promServer) waitUp(t *testing.T, l *dnsLab) {
 		health = r.Data.ActiveTargets[0].Health + " " + r.Data.ActiveTargets[0].LastError
 		return r.Data.ActiveTargets[0].Health == "up"
 	})
+	a.mustBeAlive(t)
 	if ps.p.exited() || !strings.HasPrefix(health, "up") {
 		t.Fatalf("prometheus target not up within 45 s (exited %v, target %q)\n%s", ps.p.exited(), health, ps.p.out.String())
 	}
@@ -831,11 +851,12 @@ func (l *dnsLab) checkPrometheus(t *testing.T, a *agent, ps *promServer, dnsH st
 		t.Errorf("promtool check metrics: exit %d, findings not explained by pktvisor's names:\n%s\nfull output:\n%s",
 			code, strings.Join(unknown, "\n"), out)
 	} else {
-		t.Logf("promtool check metrics: exit %d, %d known pktvisor naming findings", code, strings.Count(string(out), "\n"))
+		t.Logf("promtool check metrics: exit %d, %d known pktvisor naming findings:\n%s", code,
+			strings.Count(string(out), "\n"), bytes.TrimSpace(out))
 	}
 
 	// The Prometheus server started with the agent: wait for its target.
-	ps.waitUp(t, l)
+	ps.waitUp(t, l, a)
 	promBase := ps.base
 	q := fmt.Sprintf(`dns_wire_packets_queries{instance=%q,policy=%q,handler=%q,tap=%q}`, itInstance, itPolicy, dnsH, itTap)
 	qURL := promBase + "/api/v1/query?query=" + url.QueryEscape(q)
@@ -899,7 +920,7 @@ func (l *dnsLab) checkAdmin(t *testing.T, a *agent) {
 	}
 	sent := l.runDig(t, 8, 2, 0, "adm")
 	secondH := "second-" + itTap + "-dns2"
-	m := l.waitCounts(t, a.metricsURL("second", "bucket", 0), "second", secondH, sent.queries, sent.replies)
+	m := l.waitCounts(t, a, a.metricsURL("second", "bucket", 0), "second", secondH, sent.queries, sent.replies)
 	if q, nx := jint(m, "second", secondH, "dns", "wire_packets", "queries"), jint(m, "second", secondH, "dns", "wire_packets", "nxdomain"); q != sent.queries || nx != sent.nxdomain {
 		t.Errorf("policy added at run time: queries %d, nxdomain %d; want %d, %d (only the traffic sent after it was added)",
 			q, nx, sent.queries, sent.nxdomain)
@@ -947,9 +968,11 @@ func (l *dnsLab) churn(t *testing.T, a *agent, dnsH string) {
 	start := time.Now()
 	for i := 1; i <= churnCycles; i++ {
 		if st, _, b := l.do(http.MethodPost, polURL, "application/x-yaml", doc); st != http.StatusCreated {
+			a.mustBeAlive(t)
 			t.Fatalf("churn cycle %d: POST: status %d, want 201; body %s", i, st, b)
 		}
 		if st, _, b := l.do(http.MethodDelete, polURL+"/churn", "", nil); st != http.StatusOK {
+			a.mustBeAlive(t)
 			t.Fatalf("churn cycle %d: DELETE: status %d, want 200; body %s", i, st, b)
 		}
 		if i == churnBaseline || i%250 == 0 {
