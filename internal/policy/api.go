@@ -1,7 +1,6 @@
 package policy
 
 import (
-	"fmt"
 	"maps"
 
 	"github.com/pktvisor-go/pktvisor/internal/config"
@@ -38,7 +37,7 @@ func (m *Manager) Tap(name string) (map[string]any, error) {
 	defer m.mu.Unlock()
 	t, ok := m.taps[name]
 	if !ok {
-		return nil, fmt.Errorf("tap '%s': %w", name, ErrNotFound)
+		return nil, errf(ErrNotFound, "tap '%s' does not exist", name)
 	}
 	return map[string]any{name: tapJSON(t)}, nil
 }
@@ -47,7 +46,7 @@ func (m *Manager) Tap(name string) (map[string]any, error) {
 func (m *Manager) AddTap(doc []byte) (map[string]any, error) {
 	taps, err := config.ParseTaps(doc)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+		return nil, errf(ErrInvalid, "%v", err)
 	}
 	if err := m.AddTaps(taps...); err != nil {
 		return nil, err
@@ -63,7 +62,7 @@ func (m *Manager) DeleteTap(name string) error { return m.RemoveTap(name) }
 func (m *Manager) AddPolicy(doc []byte) (map[string]any, error) {
 	ps, err := config.ParsePolicies(doc, m.cfg.Global)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+		return nil, errf(ErrInvalid, "%v", err)
 	}
 	if err := m.addPolicy(ps[0]); err != nil {
 		return nil, err
@@ -91,7 +90,7 @@ func (m *Manager) Policy(name string) (map[string]any, error) {
 	defer m.mu.Unlock()
 	rp, ok := m.policies[name]
 	if !ok {
-		return nil, fmt.Errorf("policy '%s': %w", name, ErrNotFound)
+		return nil, errf(ErrNotFound, "policy '%s' does not exist", name)
 	}
 	return map[string]any{name: m.policyJSON(rp)}, nil
 }

@@ -65,6 +65,21 @@ type Manager struct {
 	policies map[string]*runPolicy
 	inputs   map[string]*runInput
 	seed     uint32
+	cache    map[cacheKey]cached // merged windows, as pktvisor caches them
+}
+
+// windowCacheTTL is how long a merged window is served from the cache
+// (pktvisor's 1,000 ms).
+const windowCacheTTL = time.Second
+
+type cacheKey struct {
+	policy string
+	n      int
+}
+
+type cached struct {
+	at time.Time
+	v  map[string]any
 }
 
 type runInput struct {
@@ -120,7 +135,7 @@ func (m *Manager) AddTaps(taps ...config.Tap) error {
 	defer m.mu.Unlock()
 	for _, t := range taps {
 		if _, ok := m.taps[t.Name]; ok {
-			return fmt.Errorf("tap '%s' already exists: %w", t.Name, ErrExists)
+			return errf(ErrExists, "tap '%s' already exists", t.Name)
 		}
 	}
 	for _, t := range taps {
@@ -154,14 +169,13 @@ func (m *Manager) addPolicy(p config.Policy) (err error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if _, ok := m.policies[p.Name]; ok {
-		return fmt.Errorf("policy with name '%s' already defined: %w", p.Name, ErrExists)
+		return errf(ErrExists, "policy with name '%s' already defined", p.Name)
 	}
 	if p.Chained && len(p.Modules) > 1 {
-		return fmt.Errorf("%w: policy '%s': chained handlers (handlers.modules as a sequence) are not supported by this version; give modules as a map",
-			ErrInvalid, p.Name)
+		return errf(ErrInvalid, "policy '%s': chained handlers (handlers.modules as a sequence) are not supported by this version; give modules as a map", p.Name)
 	}
 	if v, ok := p.Config["merge_like_handlers"]; ok && v == true {
-		return fmt.Errorf("%w: policy '%s': merge_like_handlers is not supported by this version", ErrInvalid, p.Name)
+		return errf(ErrInvalid, "policy '%s': merge_like_handlers is not supported by this version", p.Name)
 	}
 	if p.WindowConfig == nil {
 		p.ApplyWindowDefaults(m.cfg.Periods, m.cfg.DeepSampleRate)
@@ -170,7 +184,7 @@ func (m *Manager) addPolicy(p config.Policy) (err error) {
 	switch {
 	case p.Tap != "":
 		if _, ok := m.taps[p.Tap]; !ok {
-			return fmt.Errorf("%w: tap '%s' does not exist", ErrNotFound, p.Tap)
+			return errf(ErrNotFound, "tap '%s' does not exist", p.Tap)
 		}
 		taps = []string{p.Tap}
 	case p.TapSelector != nil:
@@ -183,13 +197,13 @@ func (m *Manager) addPolicy(p config.Policy) (err error) {
 			return ErrNoTapMatch
 		}
 		if err != nil {
-			return fmt.Errorf("%w: %v", ErrInvalid, err)
+			return errf(ErrInvalid, "%v", err)
 		}
 		if len(taps) == 0 {
 			return ErrNoTapMatch
 		}
 	default:
-		return fmt.Errorf("%w: policy '%s' has no input.tap or input.tap_selector", ErrInvalid, p.Name)
+		return errf(ErrInvalid, "policy '%s' has no input.tap or input.tap_selector", p.Name)
 	}
 	rp := &runPolicy{cfg: p, taps: taps}
 	var created []*runInput
@@ -205,8 +219,7 @@ func (m *Manager) addPolicy(p config.Policy) (err error) {
 	for _, tn := range taps {
 		tap := m.taps[tn]
 		if p.InputType != "" && p.InputType != tap.InputType {
-			return fmt.Errorf("%w: input_type for policy specified tap '%s' doesn't match tap's defined input type: %s/%s",
-				ErrInvalid, tn, p.InputType, tap.InputType)
+			return errf(ErrInvalid, "input_type for policy specified tap '%s' doesn't match tap's defined input type: %s/%s", tn, p.InputType, tap.InputType)
 		}
 		cfg := map[string]any{}
 		maps.Copy(cfg, tap.Config)
@@ -241,13 +254,14 @@ func (m *Manager) addPolicy(p config.Policy) (err error) {
 		ri.in.Run()
 	}
 	m.policies[p.Name] = rp
+	clear(m.cache)
 	m.log.Info("policy started", "policy", p.Name, "taps", taps, "modules", len(rp.modules))
 	return nil
 }
 
 func (m *Manager) startInput(name, tap, typ string, cfg map[string]any) (*runInput, error) {
 	if m.cfg.Open == nil {
-		return nil, fmt.Errorf("%w: no input opener", ErrInvalid)
+		return nil, errf(ErrInvalid, "no input opener")
 	}
 	op, err := m.cfg.Open(m.ctx, typ, cfg)
 	if err != nil {
@@ -258,7 +272,7 @@ func (m *Manager) startInput(name, tap, typ string, cfg map[string]any) (*runInp
 		for _, s := range op.Sources {
 			s.Close()
 		}
-		return nil, fmt.Errorf("%w: host_spec: %v", ErrInvalid, err)
+		return nil, errf(ErrInvalid, "host_spec: %v", err)
 	}
 	for _, h := range op.Hosts {
 		for _, p := range h.Prefixes() {
@@ -295,7 +309,7 @@ func (m *Manager) buildModule(p config.Policy, tap string, mod config.Module, ri
 			Periods: m.cfg.Periods, DeepSampleRate: m.cfg.DeepSampleRate, Seed: m.seed, Recorded: ri.recorded}
 		h, err := info.New(o)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %s: %v", ErrInvalid, mod.Name, err)
+			return nil, errf(ErrInvalid, "%s: %v", mod.Name, err)
 		}
 		rm.shards = append(rm.shards, h)
 	}
@@ -337,7 +351,7 @@ func (m *Manager) RemovePolicy(name string) error {
 	defer m.mu.Unlock()
 	rp, ok := m.policies[name]
 	if !ok {
-		return fmt.Errorf("policy '%s': %w", name, ErrNotFound)
+		return errf(ErrNotFound, "policy '%s' does not exist", name)
 	}
 	m.removeLocked(rp)
 	return nil
@@ -363,6 +377,7 @@ func (m *Manager) removeLocked(rp *runPolicy) {
 		}
 	}
 	delete(m.policies, rp.cfg.Name)
+	clear(m.cache)
 	m.log.Info("policy removed", "policy", rp.cfg.Name)
 }
 
@@ -371,7 +386,7 @@ func (m *Manager) RemoveTap(name string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if _, ok := m.taps[name]; !ok {
-		return fmt.Errorf("tap '%s': %w", name, ErrNotFound)
+		return errf(ErrNotFound, "tap '%s' does not exist", name)
 	}
 	for _, rp := range m.policies {
 		if slices.Contains(rp.taps, name) {
@@ -421,7 +436,7 @@ func (m *Manager) selectPolicies(name string) ([]*runPolicy, error) {
 	}
 	rp, ok := m.policies[name]
 	if !ok {
-		return nil, fmt.Errorf("policy '%s': %w", name, ErrNotFound)
+		return nil, errf(ErrNotFound, "policy '%s' does not exist", name)
 	}
 	return []*runPolicy{rp}, nil
 }
@@ -434,6 +449,21 @@ func (m *Manager) Metrics(name string, win bool, n int) (map[string]any, error) 
 	if err != nil {
 		return nil, err
 	}
+	key := cacheKey{name, n}
+	if c, ok := m.cache[key]; ok && win && time.Since(c.at) < windowCacheTTL {
+		return c.v, nil
+	}
+	out, err := m.metricsLocked(rps, name, win, n)
+	if err == nil && win {
+		if m.cache == nil {
+			m.cache = map[cacheKey]cached{}
+		}
+		m.cache[key] = cached{at: time.Now(), v: out}
+	}
+	return out, err
+}
+
+func (m *Manager) metricsLocked(rps []*runPolicy, name string, win bool, n int) (map[string]any, error) {
 	now := time.Now().UnixNano()
 	out := map[string]any{}
 	for _, rp := range rps {

@@ -30,19 +30,18 @@ var pcapKeys = []string{"iface", "bpf", "host_spec", "pcap_source", "pcap_file",
 // logged in the input's info).
 func OpenInput(ctx context.Context, typ string, cfg map[string]any) (Opened, error) {
 	if typ != "pcap" {
-		return Opened{}, fmt.Errorf("%w: input type '%s' is not supported by this version (pcap only)", ErrInvalid, typ)
+		return Opened{}, errf(ErrInvalid, "input type '%s' is not supported by this version (pcap only)", typ)
 	}
 	for k := range cfg {
 		if !slices.Contains(pcapKeys, k) {
-			return Opened{}, fmt.Errorf("%w: %s is an invalid/unsupported config for a pcap input. The valid configs are: %s",
-				ErrInvalid, k, strings.Join(pcapKeys[:8], ", "))
+			return Opened{}, errf(ErrInvalid, "%s is an invalid/unsupported config for a pcap input. The valid configs are: %s", k, strings.Join(pcapKeys[:8], ", "))
 		}
 	}
 	expr := stringOf(cfg["bpf"])
 	if f := stringOf(cfg["pcap_file"]); f != "" {
 		src, err := capture.OpenFile(f)
 		if err != nil {
-			return Opened{}, fmt.Errorf("%w: pcap_file: %v", ErrInvalid, err)
+			return Opened{}, errf(ErrInvalid, "pcap_file: %v", err)
 		}
 		op := Opened{Sources: []capture.Source{src}, Info: map[string]any{"pcap_source": "file", "pcap_file": f},
 			Recorded: true}
@@ -50,7 +49,7 @@ func OpenInput(ctx context.Context, typ string, cfg map[string]any) (Opened, err
 			m, err := bpfc.Compile(expr, src.LinkType(), 0)
 			if err != nil {
 				src.Close()
-				return Opened{}, fmt.Errorf("%w: bpf %q: %v", ErrInvalid, expr, err)
+				return Opened{}, errf(ErrInvalid, "bpf %q: %v", expr, err)
 			}
 			op.Filter = m
 		}
@@ -58,11 +57,11 @@ func OpenInput(ctx context.Context, typ string, cfg map[string]any) (Opened, err
 	}
 	spec := stringOf(cfg["iface"])
 	if spec == "" {
-		return Opened{}, fmt.Errorf("%w: a pcap input needs iface or pcap_file", ErrInvalid)
+		return Opened{}, errf(ErrInvalid, "a pcap input needs iface or pcap_file")
 	}
 	iface, err := netif.Resolve(spec)
 	if err != nil {
-		return Opened{}, fmt.Errorf("%w: iface %q: %v", ErrInvalid, spec, err)
+		return Opened{}, errf(ErrInvalid, "iface %q: %v", spec, err)
 	}
 	var hosts decode.HostSpec
 	if addrs, err := netif.Addrs(iface); err == nil {
@@ -85,7 +84,7 @@ func OpenInput(ctx context.Context, typ string, cfg map[string]any) (Opened, err
 		if expr != "" {
 			raw, err := bpfc.CompileRaw(expr, 1, 65535)
 			if err != nil {
-				return nil, fmt.Errorf("%w: bpf %q: %v", ErrInvalid, expr, err)
+				return nil, errf(ErrInvalid, "bpf %q: %v", expr, err)
 			}
 			for _, r := range raw {
 				filter = append(filter, unix.SockFilter{Code: r.Op, Jt: r.Jt, Jf: r.Jf, K: r.K})
@@ -129,7 +128,7 @@ func OpenInput(ctx context.Context, typ string, cfg map[string]any) (Opened, err
 				for _, s := range socks {
 					s.Close()
 				}
-				return nil, fmt.Errorf("%w: bpf %q: %v", ErrInvalid, expr, err)
+				return nil, errf(ErrInvalid, "bpf %q: %v", expr, err)
 			}
 			userFilter = m
 		}
@@ -172,7 +171,7 @@ func OpenInput(ctx context.Context, typ string, cfg map[string]any) (Opened, err
 			source = "af_packet"
 		}
 	default:
-		return Opened{}, fmt.Errorf("%w: pcap_source %q: want af_xdp, af_packet, libpcap or auto", ErrInvalid, source)
+		return Opened{}, errf(ErrInvalid, "pcap_source %q: want af_xdp, af_packet, libpcap or auto", source)
 	}
 	if err != nil {
 		if len(fallbacks) > 0 {

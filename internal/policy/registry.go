@@ -1,7 +1,6 @@
 package policy
 
 import (
-	"fmt"
 	"slices"
 
 	"github.com/pktvisor-go/pktvisor/internal/handler"
@@ -46,11 +45,10 @@ func lookupHandler(policy, typ, version, input string) (HandlerInfo, error) {
 	for _, h := range Handlers() {
 		if h.Type == typ && h.Version == version {
 			if !slices.Contains(h.Inputs, input) {
-				return HandlerInfo{}, fmt.Errorf("%w: handler type '%s' does not accept input type '%s'", ErrInvalid, typ, input)
+				return HandlerInfo{}, errf(ErrInvalid, "handler type '%s' does not accept input type '%s'", typ, input)
 			}
 			return h, nil
 		}
 	}
-	return HandlerInfo{}, fmt.Errorf("%w: Policy '%s' requires stream handler type '%s' and version '%s' which is not available",
-		ErrInvalid, policy, typ, version)
+	return HandlerInfo{}, errf(ErrInvalid, "Policy '%s' requires stream handler type '%s' and version '%s' which is not available", policy, typ, version)
 }
