@@ -111,6 +111,9 @@ func (m *Manager) policyJSON(rp *runPolicy) map[string]any {
 		if err := ri.in.Err(); err != nil {
 			info["error"] = err.Error()
 		}
+		if ri.kernel != nil {
+			info["kernel"] = ri.kernel()
+		}
 		inputs[ri.name] = map[string]any{
 			"module": map[string]any{"name": ri.name, "type": ri.typ, "running": ri.in.Err() == nil, "config": ri.config},
 			"input":  map[string]any{"running": ri.in.Err() == nil, "consumers": len(ri.users)},

@@ -37,6 +37,9 @@ type Opened struct {
 	// Cleanup, when set, runs after the sources are closed (it detaches
 	// kernel programs the sources needed).
 	Cleanup func()
+	// Kernel, when set, returns live kernel-side counters for the input's
+	// info (per-layer packet and drop counts of eBPF/AF_XDP paths).
+	Kernel func() map[string]any
 }
 
 // Opener opens the sources of an input stream from its merged config (the
@@ -85,6 +88,7 @@ type cached struct {
 type runInput struct {
 	recorded bool
 	cleanup  func()
+	kernel   func() map[string]any
 	name     string
 	tap      string
 	typ      string
@@ -291,7 +295,7 @@ func (m *Manager) startInput(name, tap, typ string, cfg map[string]any) (*runInp
 	info["host_spec"] = hosts.String()
 	m.log.Info("input started", "input", name, "tap", tap, "workers", len(op.Sources), "host_spec", hosts.String())
 	return &runInput{name: name, tap: tap, typ: typ, config: cfg, in: in, info: info, hosts: hosts,
-		users: map[string]bool{}, recorded: op.Recorded, cleanup: op.Cleanup}, nil
+		users: map[string]bool{}, recorded: op.Recorded, cleanup: op.Cleanup, kernel: op.Kernel}, nil
 }
 
 func (m *Manager) buildModule(p config.Policy, tap string, mod config.Module, ri *runInput) (*runModule, error) {

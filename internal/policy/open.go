@@ -102,6 +102,7 @@ func OpenInput(ctx context.Context, typ string, cfg map[string]any) (Opened, err
 		return out, nil
 	}
 	var cleanup func()
+	var kernel func() map[string]any
 	var userFilter func([]byte) bool
 	tryAFXDP := func() ([]capture.Source, error) {
 		socks, prog, err := afxdp.OpenAll(iface, afxdp.Config{})
@@ -109,6 +110,22 @@ func OpenInput(ctx context.Context, typ string, cfg map[string]any) (Opened, err
 			return nil, err
 		}
 		cleanup = func() { prog.Close() }
+		kernel = func() map[string]any {
+			k := map[string]any{}
+			if c, err := prog.Counters(); err == nil {
+				k["xdp"] = c
+			}
+			var q []any
+			for _, s := range socks {
+				if st, err := s.XDPStats(); err == nil {
+					q = append(q, map[string]any{"queue": s.Queue(), "rx_dropped": st.RxDropped,
+						"rx_invalid_descs": st.RxInvalidDescs, "rx_ring_full": st.RxRingFull,
+						"rx_fill_ring_empty_descs": st.RxFillRingEmptyDescs})
+				}
+			}
+			k["sockets"] = q
+			return k
+		}
 		info["xdp_mode"] = prog.Mode().String()
 		fb := prog.Fallbacks()
 		out := make([]capture.Source, len(socks))
@@ -183,5 +200,5 @@ func OpenInput(ctx context.Context, typ string, cfg map[string]any) (Opened, err
 	if len(fallbacks) > 0 {
 		info["fallbacks"] = fallbacks
 	}
-	return Opened{Sources: srcs, Hosts: []decode.HostSpec{hosts}, Info: info, Filter: userFilter, Cleanup: cleanup}, nil
+	return Opened{Sources: srcs, Hosts: []decode.HostSpec{hosts}, Info: info, Filter: userFilter, Cleanup: cleanup, Kernel: kernel}, nil
 }
