@@ -253,6 +253,30 @@ func (p *Pipeline) captureStats() handler.CaptureStats {
 	return cs
 }
 
+// Begin starts the handlers' first period at ts unless a frame already did
+// (workers sharing one file all start at its first packet).
+func (p *Pipeline) Begin(ts int64) {
+	if p.started {
+		return
+	}
+	p.started = true
+	p.firstTS = ts
+	p.lastTS = ts
+	p.lastTick = ts / 1e9
+	for _, h := range p.all {
+		h.Start(ts)
+	}
+}
+
+// EndAt is End with the stream's last time given (a worker that saw only
+// part of a file ends at the file's last packet).
+func (p *Pipeline) EndAt(ts int64) {
+	if ts > p.lastTS {
+		p.lastTS = ts
+	}
+	p.End()
+}
+
 // End closes a recorded stream: TCP flows are closed (their partial
 // messages counted), capture statistics delivered, and every handler's live
 // period ends at the last frame's time. Nothing is fed after End.

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime"
 	"time"
 
 	"github.com/pktvisor-go/pktvisor/internal/capture/pcapfile"
@@ -40,6 +41,10 @@ type Config struct {
 	// Progress, when set, receives a progress line updated in place
 	// (a terminal on stderr).
 	Progress io.Writer
+	// Workers is the number of goroutines that decode and summarize
+	// (0: one per CPU, at most 4). Frames are spread by flow, so both
+	// directions of a conversation meet on one worker.
+	Workers int
 	// CompileBPF compiles -b for the file's link type and snaplen; nil
 	// means this build cannot filter.
 	CompileBPF func(expr string, link uint32, snaplen int) (func([]byte) bool, error)
@@ -94,53 +99,110 @@ func Run(ctx context.Context, cfg Config, out io.Writer, log *slog.Logger) (Resu
 		return res, fmt.Errorf("%s: unsupported link type %d in the file header (supported: %s)", cfg.File, lt, supportedLinks)
 	}
 
-	var filter func([]byte) bool
-	if cfg.BPF != "" {
-		if cfg.CompileBPF == nil {
-			return res, fmt.Errorf("-b needs a build with libpcap (cgo) to compile filters")
+	workers := cfg.Workers
+	if workers <= 0 {
+		workers = min(runtime.NumCPU(), 4)
+	}
+	shards := make([]*shard, workers)
+	for i := range shards {
+		var filter func([]byte) bool
+		if cfg.BPF != "" {
+			if cfg.CompileBPF == nil {
+				return res, fmt.Errorf("-b needs a build with libpcap (cgo) to compile filters")
+			}
+			// One matcher per worker: a matcher is single-goroutine.
+			filter, err = cfg.CompileBPF(cfg.BPF, r.LinkType(), int(r.Snaplen()))
+			if err != nil {
+				return res, fmt.Errorf("-b %q: %w", cfg.BPF, err)
+			}
 		}
-		filter, err = cfg.CompileBPF(cfg.BPF, r.LinkType(), int(r.Snaplen()))
+		hs, err := handlers(cfg.Periods, cfg.DeepSampleRate, hosts, uint32(i+1))
 		if err != nil {
-			return res, fmt.Errorf("-b %q: %w", cfg.BPF, err)
+			return res, err
 		}
+		shards[i] = &shard{hs: hs, pipe: policy.NewPipeline(policy.PipelineConfig{Hosts: hosts, Filter: filter}, hs)}
 	}
-
-	hs, err := Handlers(cfg.Periods, cfg.DeepSampleRate, hosts)
-	if err != nil {
-		return res, err
-	}
-	pipe := policy.NewPipeline(policy.PipelineConfig{Hosts: hosts, Filter: filter}, hs)
 
 	start := time.Now()
-	readErr := readAll(ctx, r, pipe, cfg)
-	pipe.End()
-	res.Packets = pipe.Stats().Frames
+	var readErr error
+	if workers == 1 {
+		readErr = readAll(ctx, r, shards[0].pipe, cfg)
+		shards[0].pipe.End()
+	} else {
+		readErr = readParallel(ctx, r, shards, cfg)
+	}
+	for _, sh := range shards {
+		res.Packets += sh.pipe.Stats().Frames
+	}
 	res.Duration = time.Since(start)
 	if cfg.Progress != nil {
 		fmt.Fprint(cfg.Progress, "\r\033[K")
 	}
 
-	doc, err := Render(hs, cfg.Periods)
+	doc, err := renderShards(shards, cfg.Periods)
 	if err != nil {
 		return res, err
 	}
 	if err := json.NewEncoder(out).Encode(doc); err != nil {
 		return res, fmt.Errorf("write json: %w", err)
 	}
-	ds := pipe.DecoderStats()
-	ts := pipe.TCPStats()
-	log.Debug("decoder", "truncated", ds.Truncated, "malformed", ds.Malformed, "unsupported", ds.Unsupported,
-		"fragments", ds.Fragments, "reassembled", ds.Reassembled)
-	log.Debug("tcp reassembly", "flows", ts.Opened, "messages", ts.Messages, "errors", ts.Errors, "evicted", ts.Evicted)
+	for i, sh := range shards {
+		ds := sh.pipe.DecoderStats()
+		ts := sh.pipe.TCPStats()
+		log.Debug("decoder", "worker", i, "truncated", ds.Truncated, "malformed", ds.Malformed, "unsupported", ds.Unsupported,
+			"fragments", ds.Fragments, "reassembled", ds.Reassembled)
+		log.Debug("tcp reassembly", "worker", i, "flows", ts.Opened, "messages", ts.Messages, "errors", ts.Errors, "evicted", ts.Evicted)
+	}
 	return res, readErr
+}
+
+// shard is one worker's pipeline and handlers.
+type shard struct {
+	hs   []handler.Handler
+	pipe *policy.Pipeline
+}
+
+// renderShards merges the workers' handlers (the same set in the same
+// order) and renders pktvisor-reader's document.
+func renderShards(shards []*shard, periods int) (map[string]any, error) {
+	if len(shards) == 1 {
+		return Render(shards[0].hs, periods)
+	}
+	win, n := periods != 1, periods
+	if !win {
+		n = 0
+	}
+	body := map[string]any{}
+	for j, h := range shards[0].hs {
+		var merged handler.Snap
+		for _, sh := range shards {
+			s, err := sh.hs[j].(handler.Snapshotter).Snapshot(win, n, 0)
+			if err != nil {
+				return nil, fmt.Errorf("render %s: %w", h.Name(), err)
+			}
+			if merged == nil {
+				merged = s
+			} else {
+				merged.Merge(s)
+			}
+		}
+		if j := merged.Render(); j != nil {
+			body[h.Schema()] = handler.Plain(j)
+		}
+	}
+	return map[string]any{fmt.Sprintf("%dm", periods): body}, nil
 }
 
 // Handlers returns pktvisor-reader's handler set for a pcap input: net v1,
 // dns v1, dhcp and pcap, named as pktvisord's default policy names them.
 func Handlers(periods, deep int, hosts decode.HostSpec) ([]handler.Handler, error) {
+	return handlers(periods, deep, hosts, 0)
+}
+
+func handlers(periods, deep int, hosts decode.HostSpec, seed uint32) ([]handler.Handler, error) {
 	opt := func(name string) handler.Options {
 		return handler.Options{Name: "default-default-" + name, Periods: periods, DeepSampleRate: deep,
-			Recorded: true, Hosts: hosts}
+			Recorded: true, Hosts: hosts, Seed: seed}
 	}
 	n, err := netstats.NewV1(opt("net"))
 	if err != nil {
