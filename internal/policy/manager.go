@@ -293,7 +293,13 @@ func (m *Manager) startInput(name, tap, typ string, cfg map[string]any) (*runInp
 	info := map[string]any{}
 	maps.Copy(info, op.Info)
 	info["host_spec"] = hosts.String()
-	m.log.Info("input started", "input", name, "tap", tap, "workers", len(op.Sources), "host_spec", hosts.String())
+	attrs := []any{"input", name, "tap", tap, "workers", len(op.Sources), "host_spec", hosts.String()}
+	for _, k := range []string{"pcap_source", "xdp_mode", "ebpf_mode", "fallbacks", "af_xdp_fallbacks", "ebpf_fallbacks", "xdp_replaced"} {
+		if v, ok := op.Info[k]; ok {
+			attrs = append(attrs, k, v)
+		}
+	}
+	m.log.Info("input started", attrs...)
 	return &runInput{name: name, tap: tap, typ: typ, config: cfg, in: in, info: info, hosts: hosts,
 		users: map[string]bool{}, recorded: op.Recorded, cleanup: op.Cleanup, kernel: op.Kernel}, nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/pktvisor-go/pktvisor/internal/capture/afpacket"
 	"github.com/pktvisor-go/pktvisor/internal/capture/afxdp"
 	"github.com/pktvisor-go/pktvisor/internal/capture/bpfc"
+	"github.com/pktvisor-go/pktvisor/internal/capture/ebpfcap"
 	"github.com/pktvisor-go/pktvisor/internal/capture/libpcap"
 	"github.com/pktvisor-go/pktvisor/internal/capture/netif"
 	"github.com/pktvisor-go/pktvisor/internal/decode"
@@ -25,9 +26,12 @@ var pcapKeys = []string{"iface", "bpf", "host_spec", "pcap_source", "pcap_file",
 	"tcp_packet_reassembly_cache_limit", "debug", "workers", "_internal_tap_name"}
 
 // OpenInput is the Opener of the agent: pcap inputs from a capture file
-// (pcap_file) or a live interface with pcap_source af_packet, libpcap or
-// auto (the default: AF_PACKET, falling back to libpcap with the reason
-// logged in the input's info).
+// (pcap_file) or a live interface with pcap_source af_xdp (dedicated
+// capture interfaces: AF_XDP takes the packets), ebpf (host pass-through:
+// XDP/TC programs copy headers and pass every packet on), af_packet,
+// libpcap or auto (the default): AF_XDP only on an interface without
+// addresses, else ebpf, then af_packet, then libpcap, each fallback's reason
+// in the input's info.
 func OpenInput(ctx context.Context, typ string, cfg map[string]any) (Opened, error) {
 	if typ != "pcap" {
 		return Opened{}, errf(ErrInvalid, "input type '%s' is not supported by this version (pcap only)", typ)
@@ -127,6 +131,11 @@ func OpenInput(ctx context.Context, typ string, cfg map[string]any) (Opened, err
 			return k
 		}
 		info["xdp_mode"] = prog.Mode().String()
+		if r := prog.Replaced(); len(r) > 0 {
+			// A program left behind (a killed agent, another tool) was
+			// detached so this one could attach.
+			info["xdp_replaced"] = r
+		}
 		fb := prog.Fallbacks()
 		out := make([]capture.Source, len(socks))
 		for i, s := range socks {
@@ -151,6 +160,38 @@ func OpenInput(ctx context.Context, typ string, cfg map[string]any) (Opened, err
 		}
 		return out, nil
 	}
+	loopback, _ := netif.IsLoopback(iface)
+	tryEBPF := func() ([]capture.Source, error) {
+		if loopback {
+			return nil, errf(ErrInvalid, "pcap_source ebpf on loopback interface %s would see every packet twice (leaving and arriving); use af_packet or libpcap", iface)
+		}
+		src, err := ebpfcap.Open(ebpfcap.Config{Iface: iface})
+		if err != nil {
+			return nil, err
+		}
+		info["ebpf_mode"] = src.Mode().String()
+		if fb := src.Fallbacks(); len(fb) > 0 {
+			info["ebpf_fallbacks"] = fb
+		}
+		kernel = func() map[string]any {
+			k := map[string]any{}
+			if c, err := src.Counters(); err == nil {
+				k["ebpf"] = c
+			}
+			return k
+		}
+		if expr != "" {
+			// The pass-through programs filter by port only: the expression
+			// runs in user space.
+			m, err := bpfc.Compile(expr, 1, 65535)
+			if err != nil {
+				src.Close()
+				return nil, errf(ErrInvalid, "bpf %q: %v", expr, err)
+			}
+			userFilter = m
+		}
+		return []capture.Source{src}, nil
+	}
 	tryLibpcap := func() ([]capture.Source, error) {
 		s, err := libpcap.Open(libpcap.Config{Iface: iface, Filter: expr, Promisc: true})
 		if err != nil {
@@ -162,6 +203,8 @@ func OpenInput(ctx context.Context, typ string, cfg map[string]any) (Opened, err
 	switch source {
 	case "af_xdp":
 		srcs, err = tryAFXDP()
+	case "ebpf":
+		srcs, err = tryEBPF()
 	case "af_packet":
 		srcs, err = tryAFPacket()
 	case "libpcap":
@@ -179,6 +222,19 @@ func OpenInput(ctx context.Context, typ string, cfg map[string]any) (Opened, err
 		} else {
 			fallbacks = append(fallbacks, "af_xdp: not used on an interface with addresses (it would take the host's packets)")
 		}
+		if loopback {
+			fallbacks = append(fallbacks, "ebpf: not used on a loopback interface (each packet crosses both hooks)")
+		} else {
+			srcs, err = tryEBPF()
+			if err == nil {
+				source = "ebpf"
+				break
+			}
+			if errors.Is(err, ErrInvalid) {
+				break
+			}
+			fallbacks = append(fallbacks, "ebpf: "+err.Error())
+		}
 		srcs, err = tryAFPacket()
 		if err != nil && !errors.Is(err, ErrInvalid) {
 			fallbacks = append(fallbacks, "af_packet: "+err.Error())
@@ -188,7 +244,7 @@ func OpenInput(ctx context.Context, typ string, cfg map[string]any) (Opened, err
 			source = "af_packet"
 		}
 	default:
-		return Opened{}, errf(ErrInvalid, "pcap_source %q: want af_xdp, af_packet, libpcap or auto", source)
+		return Opened{}, errf(ErrInvalid, "pcap_source %q: want af_xdp, ebpf, af_packet, libpcap or auto", source)
 	}
 	if err != nil {
 		if len(fallbacks) > 0 {

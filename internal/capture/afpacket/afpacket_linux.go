@@ -25,7 +25,8 @@ type Source struct {
 	iface     string
 	ifindex   int
 	linkType  uint32
-	loopback  bool // drop the OUTGOING copy of each frame
+	loopback  bool          // drop the OUTGOING copy of each frame
+	netDown   atomic.Uint64 // times the interface went down while open
 	snaplen   int
 	timeoutMs int
 	blockSize int

@@ -171,6 +171,13 @@ func (s *Source) wait() error {
 		if err != nil {
 			return fmt.Errorf("read af_packet on %s: read socket error: %w", s.iface, err)
 		}
+		if soErr == int(unix.ENETDOWN) {
+			// The interface went down. The kernel keeps the socket and
+			// resumes delivery when it comes back up: count it and go
+			// on (the caller sees a heartbeat).
+			s.netDown.Add(1)
+			return nil
+		}
 		if soErr != 0 {
 			return fmt.Errorf("read af_packet on %s: %w", s.iface, unix.Errno(soErr))
 		}

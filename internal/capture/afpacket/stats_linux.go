@@ -65,3 +65,7 @@ func (s *Source) pullLocked() error {
 	}
 	return nil
 }
+
+// NetDown returns how many times the interface went down while the socket
+// was open; capture resumes by itself when it comes back up.
+func (s *Source) NetDown() uint64 { return s.netDown.Load() }

@@ -330,3 +330,6 @@ func hostPrefixes(ips []net.IP) []netip.Prefix {
 	}
 	return out
 }
+
+// IsLoopback reports whether iface is a loopback device.
+func IsLoopback(iface string) (bool, error) { return System{}.isLoopback(iface) }
