@@ -46,9 +46,10 @@ const (
 // A Decoder is not safe for concurrent use: give each worker its own.
 // After the fragment table has warmed up, Decode does not allocate.
 type Decoder struct {
-	hosts HostSpec
-	stats Stats
-	frags fragTable
+	hosts      HostSpec
+	stats      Stats
+	frags      fragTable
+	src4, dst4 uint32 // the last IPv4 header's addresses, for direction
 }
 
 // NewDecoder returns a Decoder for cfg; zero fields of cfg take the
@@ -81,7 +82,11 @@ func (d *Decoder) Decode(lt LinkType, data []byte, ts int64, wireLen int, p *Pac
 	*p = Packet{TS: ts, WireLen: wireLen, CapLen: len(data), Data: data}
 	d.stats.Packets++
 	err := d.decode(lt, data, ts, p)
-	if p.L3 != L3Unknown {
+	switch {
+	case p.L3 == L3IPv4 && !d.hosts.Empty():
+		// Straight from the header words: no address conversion.
+		p.Dir = d.hosts.direction4(d.src4, d.dst4)
+	case p.L3 != L3Unknown:
 		p.Dir = d.hosts.Direction(p.SrcIP, p.DstIP)
 	}
 	switch err {

@@ -134,6 +134,21 @@ func (h *HostSpec) Contains(a netip.Addr) bool {
 	return false
 }
 
+// direction4 is Direction for IPv4 addresses given as big-endian words.
+func (h *HostSpec) direction4(src, dst uint32) Direction {
+	for _, n := range h.v4 {
+		if dst&n.mask == n.addr {
+			return DirToHost
+		}
+	}
+	for _, n := range h.v4 {
+		if src&n.mask == n.addr {
+			return DirFromHost
+		}
+	}
+	return DirUnknown
+}
+
 // Direction classifies a packet from its addresses: to the host when the
 // destination is in the set, else from the host when the source is, else
 // unknown (pktvisor's rule).

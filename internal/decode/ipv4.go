@@ -37,6 +37,7 @@ func (d *Decoder) ipv4(b []byte, ts int64, p *Packet) error {
 	p.L3 = L3IPv4
 	p.SrcIP = netip.AddrFrom4([4]byte(b[12:16]))
 	p.DstIP = netip.AddrFrom4([4]byte(b[16:20]))
+	d.src4, d.dst4 = binary.BigEndian.Uint32(b[12:]), binary.BigEndian.Uint32(b[16:])
 	p.IPProto = b[9]
 	if len(b) < hl {
 		return ErrTruncated
