@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -23,7 +24,7 @@ import (
 // pcapKeys are the config keys of a pcap input (pktvisor §3.1, plus
 // "workers", the number of AF_PACKET sockets/worker goroutines).
 var pcapKeys = []string{"iface", "bpf", "host_spec", "pcap_source", "pcap_file",
-	"tcp_packet_reassembly_cache_limit", "debug", "workers", "_internal_tap_name"}
+	"tcp_packet_reassembly_cache_limit", "debug", "workers", "prefilter_ports", "_internal_tap_name"}
 
 // OpenInput is the Opener of the agent: pcap inputs from a capture file
 // (pcap_file) or a live interface with pcap_source af_xdp (dedicated
@@ -38,7 +39,7 @@ func OpenInput(ctx context.Context, typ string, cfg map[string]any) (Opened, err
 	}
 	for k := range cfg {
 		if !slices.Contains(pcapKeys, k) {
-			return Opened{}, errf(ErrInvalid, "%s is an invalid/unsupported config for a pcap input. The valid configs are: %s", k, strings.Join(pcapKeys[:8], ", "))
+			return Opened{}, errf(ErrInvalid, "%s is an invalid/unsupported config for a pcap input. The valid configs are: %s", k, strings.Join(pcapKeys[:9], ", "))
 		}
 	}
 	expr := stringOf(cfg["bpf"])
@@ -71,6 +72,22 @@ func OpenInput(ctx context.Context, typ string, cfg map[string]any) (Opened, err
 	if addrs, err := netif.Addrs(iface); err == nil {
 		for _, a := range addrs {
 			hosts.Add(a)
+		}
+	}
+	var prefilter []uint16
+	if v, ok := cfg["prefilter_ports"]; ok {
+		// af_xdp and ebpf only: the kernel program passes on (uncopied)
+		// every packet whose ports are not listed; it is counted there.
+		list, ok := v.([]string)
+		if !ok {
+			return Opened{}, errf(ErrInvalid, "prefilter_ports must be a list of port numbers")
+		}
+		for _, p := range list {
+			n, err := strconv.ParseUint(strings.TrimSpace(p), 10, 16)
+			if err != nil || n == 0 {
+				return Opened{}, errf(ErrInvalid, "prefilter_ports: %q is not a port number", p)
+			}
+			prefilter = append(prefilter, uint16(n))
 		}
 	}
 	workers := runtime.NumCPU()
@@ -114,6 +131,16 @@ func OpenInput(ctx context.Context, typ string, cfg map[string]any) (Opened, err
 			return nil, err
 		}
 		cleanup = func() { prog.Close() }
+		if len(prefilter) > 0 {
+			if err := prog.SetPortFilter(prefilter); err != nil {
+				cleanup()
+				for _, s := range socks {
+					s.Close()
+				}
+				return nil, fmt.Errorf("set XDP port pre-filter: %w", err)
+			}
+			info["prefilter_ports"] = prefilter
+		}
 		kernel = func() map[string]any {
 			k := map[string]any{}
 			if c, err := prog.Counters(); err == nil {
@@ -165,9 +192,12 @@ func OpenInput(ctx context.Context, typ string, cfg map[string]any) (Opened, err
 		if loopback {
 			return nil, errf(ErrInvalid, "pcap_source ebpf on loopback interface %s would see every packet twice (leaving and arriving); use af_packet or libpcap", iface)
 		}
-		src, err := ebpfcap.Open(ebpfcap.Config{Iface: iface})
+		src, err := ebpfcap.Open(ebpfcap.Config{Iface: iface, Ports: prefilter})
 		if err != nil {
 			return nil, err
+		}
+		if len(prefilter) > 0 {
+			info["prefilter_ports"] = prefilter
 		}
 		info["ebpf_mode"] = src.Mode().String()
 		if fb := src.Fallbacks(); len(fb) > 0 {
