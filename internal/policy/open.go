@@ -24,7 +24,7 @@ import (
 // pcapKeys are the config keys of a pcap input (pktvisor §3.1, plus
 // "workers", the number of AF_PACKET sockets/worker goroutines).
 var pcapKeys = []string{"iface", "bpf", "host_spec", "pcap_source", "pcap_file",
-	"tcp_packet_reassembly_cache_limit", "debug", "workers", "prefilter_ports", "_internal_tap_name"}
+	"tcp_packet_reassembly_cache_limit", "debug", "workers", "prefilter_ports", "xdp_mode", "_internal_tap_name"}
 
 // OpenInput is the Opener of the agent: pcap inputs from a capture file
 // (pcap_file) or a live interface with pcap_source af_xdp (dedicated
@@ -39,7 +39,7 @@ func OpenInput(ctx context.Context, typ string, cfg map[string]any) (Opened, err
 	}
 	for k := range cfg {
 		if !slices.Contains(pcapKeys, k) {
-			return Opened{}, errf(ErrInvalid, "%s is an invalid/unsupported config for a pcap input. The valid configs are: %s", k, strings.Join(pcapKeys[:9], ", "))
+			return Opened{}, errf(ErrInvalid, "%s is an invalid/unsupported config for a pcap input. The valid configs are: %s", k, strings.Join(pcapKeys[:10], ", "))
 		}
 	}
 	expr := stringOf(cfg["bpf"])
@@ -90,6 +90,21 @@ func OpenInput(ctx context.Context, typ string, cfg map[string]any) (Opened, err
 			prefilter = append(prefilter, uint16(n))
 		}
 	}
+	// xdp_mode picks the XDP hook of af_xdp and ebpf: native (driver),
+	// generic (skb) or auto (native, falling back to generic; ebpf then
+	// TCX ingress).
+	xdpMode := stringOf(cfg["xdp_mode"])
+	var xdpA afxdp.AttachMode
+	var xdpE ebpfcap.Mode
+	switch xdpMode {
+	case "", "auto":
+	case "native":
+		xdpA, xdpE = afxdp.ModeNative, ebpfcap.ModeNative
+	case "generic":
+		xdpA, xdpE = afxdp.ModeGeneric, ebpfcap.ModeGeneric
+	default:
+		return Opened{}, errf(ErrInvalid, "xdp_mode %q: want native, generic or auto", xdpMode)
+	}
 	workers := runtime.NumCPU()
 	if n, ok := cfg["workers"].(uint64); ok && n > 0 {
 		workers = int(n)
@@ -126,7 +141,7 @@ func OpenInput(ctx context.Context, typ string, cfg map[string]any) (Opened, err
 	var kernel func() map[string]any
 	var userFilter func([]byte) bool
 	tryAFXDP := func() ([]capture.Source, error) {
-		socks, prog, err := afxdp.OpenAll(iface, afxdp.Config{})
+		socks, prog, err := afxdp.OpenAll(iface, afxdp.Config{Program: afxdp.ProgramOptions{Mode: xdpA}})
 		if err != nil {
 			return nil, err
 		}
@@ -192,7 +207,7 @@ func OpenInput(ctx context.Context, typ string, cfg map[string]any) (Opened, err
 		if loopback {
 			return nil, errf(ErrInvalid, "pcap_source ebpf on loopback interface %s would see every packet twice (leaving and arriving); use af_packet or libpcap", iface)
 		}
-		src, err := ebpfcap.Open(ebpfcap.Config{Iface: iface, Ports: prefilter})
+		src, err := ebpfcap.Open(ebpfcap.Config{Iface: iface, Ports: prefilter, Mode: xdpE})
 		if err != nil {
 			return nil, err
 		}
