@@ -178,9 +178,6 @@ func (m *Manager) addPolicy(p config.Policy) (err error) {
 	if p.Chained && len(p.Modules) > 1 {
 		return errf(ErrInvalid, "policy '%s': chained handlers (handlers.modules as a sequence) are not supported by this version; give modules as a map", p.Name)
 	}
-	if v, ok := p.Config["merge_like_handlers"]; ok && v == true {
-		return errf(ErrInvalid, "policy '%s': merge_like_handlers is not supported by this version", p.Name)
-	}
 	if p.WindowConfig == nil {
 		p.ApplyWindowDefaults(m.cfg.Periods, m.cfg.DeepSampleRate)
 	}
@@ -477,26 +474,54 @@ func (m *Manager) metricsLocked(rps []*runPolicy, name string, win bool, n int) 
 	now := time.Now().UnixNano()
 	out := map[string]any{}
 	for _, rp := range rps {
-		body := map[string]any{}
-		var perr error
-		for _, rm := range rp.modules {
-			s, err := rm.snap(win, n, now)
-			if err != nil {
-				perr = err
-				break
-			}
-			if j := s.Render(); j != nil {
-				body[rm.name] = map[string]any{rm.info.Schema: handler.Plain(j)}
-			}
-		}
-		if perr != nil {
+		snaps, err := rp.snaps(win, n, now)
+		if err != nil {
 			var pe *window.PeriodError
-			if name == "__all" && errors.As(perr, &pe) {
+			if name == "__all" && errors.As(err, &pe) {
 				continue // pktvisor skips policies with a bad period
 			}
-			return nil, perr
+			return nil, err
+		}
+		body := map[string]any{}
+		for _, s := range snaps {
+			if j := s.snap.Render(); j != nil {
+				body[s.name] = map[string]any{s.schema: handler.Plain(j)}
+			}
 		}
 		out[rp.cfg.Name] = body
+	}
+	return out, nil
+}
+
+// namedSnap is a handler's (or merged handlers') snapshot with its name.
+type namedSnap struct {
+	name, schema, tap string
+	snap              handler.Snap
+}
+
+// snaps takes the snapshots of a policy's modules, merged across workers,
+// and with merge_like_handlers also across modules of the same schema
+// (named "<schema>_merged"; sketches are merged, not their quantiles
+// summed as pktvisor does).
+func (rp *runPolicy) snaps(win bool, n int, now int64) ([]namedSnap, error) {
+	merge := rp.cfg.Config["merge_like_handlers"] == true
+	var out []namedSnap
+	bySchema := map[string]int{}
+	for _, rm := range rp.modules {
+		s, err := rm.snap(win, n, now)
+		if err != nil {
+			return nil, err
+		}
+		if merge {
+			if i, ok := bySchema[rm.info.Schema]; ok {
+				out[i].snap.Merge(s)
+				continue
+			}
+			bySchema[rm.info.Schema] = len(out)
+			out = append(out, namedSnap{rm.info.Schema + "_merged", rm.info.Schema, rm.input.tap, s})
+			continue
+		}
+		out = append(out, namedSnap{rm.name, rm.info.Schema, rm.input.tap, s})
 	}
 	return out, nil
 }
@@ -513,18 +538,17 @@ func (m *Manager) Prometheus(name string) ([]handler.Labeled, error) {
 	now := time.Now().UnixNano()
 	var out []handler.Labeled
 	for _, rp := range rps {
-		for _, rm := range rp.modules {
-			s, err := rm.snap(false, 1, now)
-			var pe *window.PeriodError
-			if errors.As(err, &pe) {
-				s, err = rm.snap(false, 0, now)
-			}
-			if err != nil {
-				continue
-			}
-			if j := s.Render(); j != nil {
-				out = append(out, handler.Labeled{Policy: rp.cfg.Name, Handler: rm.name, Tap: rm.input.tap,
-					Schema: rm.info.Schema, Tree: j})
+		snaps, err := rp.snaps(false, 1, now)
+		var pe *window.PeriodError
+		if errors.As(err, &pe) {
+			snaps, err = rp.snaps(false, 0, now)
+		}
+		if err != nil {
+			continue
+		}
+		for _, s := range snaps {
+			if j := s.snap.Render(); j != nil {
+				out = append(out, handler.Labeled{Policy: rp.cfg.Name, Handler: s.name, Tap: s.tap, Schema: s.schema, Tree: j})
 			}
 		}
 	}

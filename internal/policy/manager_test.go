@@ -286,3 +286,77 @@ func dnsFrame() []byte {
 		0xc0, 0x00, 0, 53, byte(udpLen >> 8), byte(udpLen), 0, 0}
 	return append(f, dns...)
 }
+
+const mergeDoc = `
+visor:
+  taps:
+    file:
+      input_type: pcap
+      config:
+        pcap_file: ../../testdata/captures/dns_udp_tcp_random.pcap
+        host_spec: 192.168.0.0/24
+  policies:
+    merged:
+      kind: collection
+      config:
+        merge_like_handlers: true
+      input:
+        tap: file
+        input_type: pcap
+      handlers:
+        window_config:
+          num_periods: 1
+        modules:
+          a:
+            type: dns
+            config:
+              only_qtype: [AAAA, TxT]
+          b:
+            type: dns
+            config:
+              only_qtype: [CNAME]
+          n:
+            type: net
+`
+
+// TestMergeLikeHandlers: dns modules with different filters render as one
+// dns_merged whose sketches hold both; a single net module renders as
+// net_merged too.
+func TestMergeLikeHandlers(t *testing.T) {
+	m, _ := newManager(t)
+	load(t, m, mergeDoc)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := m.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	j, err := m.Metrics("merged", false, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := j["merged"].(map[string]any)
+	if len(body) != 2 || body["dns_merged"] == nil || body["packets_merged"] == nil {
+		t.Fatalf("handlers: %v", keysOf(body))
+	}
+	dns := body["dns_merged"].(map[string]any)["dns"].(map[string]any)
+	got := map[string]uint64{}
+	for _, it := range dns["top_qtype"].([]any) {
+		e := it.(map[string]any)
+		got[e["name"].(string)] = e["estimate"].(uint64)
+	}
+	if got["AAAA"] != 1476 || got["TXT"] != 620 || got["CNAME"] != 825 || len(got) != 3 {
+		t.Errorf("merged top_qtype %v", got)
+	}
+	trees, err := m.Prometheus("merged")
+	if err != nil || len(trees) != 2 || (trees[0].Handler != "dns_merged" && trees[1].Handler != "dns_merged") {
+		t.Errorf("prometheus: %v %v", trees, err)
+	}
+}
+
+func keysOf(m map[string]any) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
