@@ -108,6 +108,7 @@ type runModule struct {
 }
 
 type runPolicy struct {
+	chains  []*chain // per worker, for detaching
 	cfg     config.Policy
 	taps    []string
 	inputs  []*runInput
@@ -175,8 +176,15 @@ func (m *Manager) addPolicy(p config.Policy) (err error) {
 	if _, ok := m.policies[p.Name]; ok {
 		return errf(ErrExists, "policy with name '%s' already defined", p.Name)
 	}
-	if p.Chained && len(p.Modules) > 1 {
-		return errf(ErrInvalid, "policy '%s': chained handlers (handlers.modules as a sequence) are not supported by this version; give modules as a map", p.Name)
+	if p.Chained {
+		// Upstream handlers must be able to filter for the rest: net
+		// passes everything (its filters need GeoIP), dns passes what its
+		// filters keep; other types cannot lead.
+		for _, mod := range p.Modules[:max(len(p.Modules)-1, 0)] {
+			if mod.Type != "net" && mod.Type != "dns" {
+				return errf(ErrInvalid, "policy '%s': a chain can only continue after net or dns handlers, not after '%s'", p.Name, mod.Type)
+			}
+		}
 	}
 	if p.WindowConfig == nil {
 		p.ApplyWindowDefaults(m.cfg.Periods, m.cfg.DeepSampleRate)
@@ -245,10 +253,10 @@ func (m *Manager) addPolicy(p config.Policy) (err error) {
 		}
 	}
 	// Everything built: attach (cannot fail).
-	for _, rm := range rp.modules {
-		shards := rm.shards
-		rm.input.in.Do(func(i int, pipe *Pipeline) { pipe.Add(shards[i : i+1]) })
-		rm.input.users[p.Name] = true
+	for _, ri := range rp.inputs {
+		mods := rp.modulesOf(ri)
+		ri.in.Do(func(i int, pipe *Pipeline) { pipe.Add(rp.attach(mods, i)) })
+		ri.users[p.Name] = true
 	}
 	for _, ri := range created {
 		m.inputs[ri.name] = ri
@@ -258,6 +266,47 @@ func (m *Manager) addPolicy(p config.Policy) (err error) {
 	clear(m.cache)
 	m.log.Info("policy started", "policy", p.Name, "taps", taps, "modules", len(rp.modules))
 	return nil
+}
+
+// modulesOf returns the policy's modules on input ri, in order.
+func (rp *runPolicy) modulesOf(ri *runInput) []*runModule {
+	var out []*runModule
+	for _, rm := range rp.modules {
+		if rm.input == ri {
+			out = append(out, rm)
+		}
+	}
+	return out
+}
+
+// attach returns worker i's handlers of mods for the pipeline. In a
+// chained policy, handlers after a dns handler are fed through a chain
+// that applies the upstream dns filters; the chain is remembered so that
+// the policy's removal detaches it too.
+func (rp *runPolicy) attach(mods []*runModule, i int) []handler.Handler {
+	var out []handler.Handler
+	var ups []dnsFilter
+	var ch *chain
+	for _, rm := range mods {
+		h := rm.shards[i]
+		if ch != nil {
+			ch.down = append(ch.down, h)
+		} else {
+			out = append(out, h)
+		}
+		if !rp.cfg.Chained {
+			continue
+		}
+		if f, ok := h.(dnsFilter); ok {
+			ups = append(ups, f)
+			// Everything after this handler goes through the filters
+			// seen so far.
+			ch = &chain{up: append([]dnsFilter(nil), ups...)}
+			rp.chains = append(rp.chains, ch)
+			out = append(out, ch)
+		}
+	}
+	return out
 }
 
 func (m *Manager) startInput(name, tap, typ string, cfg map[string]any) (*runInput, error) {
@@ -370,6 +419,9 @@ func (m *Manager) removeLocked(rp *runPolicy) {
 		for _, h := range rm.shards {
 			mine[h] = true
 		}
+	}
+	for _, c := range rp.chains {
+		mine[c] = true
 	}
 	for _, ri := range rp.inputs {
 		if !ri.users[rp.cfg.Name] {
