@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/pktvisor-go/pktvisor/internal/capture"
 	"github.com/pktvisor-go/pktvisor/internal/decode"
 )
@@ -124,8 +126,12 @@ func (in *Input) Stop() {
 
 func (in *Input) run(ctx context.Context, i int, w *worker) {
 	defer in.wg.Done()
+	// The thread stays locked to the end: the goroutine exits locked, so
+	// the runtime discards the (pinned) thread instead of reusing it.
 	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
+	if len(in.workers) > 1 {
+		pin(i)
+	}
 	frames := make([]capture.Frame, BatchSize)
 	var lastStats time.Time
 	for {
@@ -164,4 +170,27 @@ func (in *Input) run(ctx context.Context, i int, w *worker) {
 		}
 		w.mu.Unlock()
 	}
+}
+
+// pin binds the calling (locked) thread to one CPU of the process's
+// allowed set, worker i to the i-th allowed CPU modulo their number, so
+// per-queue workers do not migrate. It is best effort: a failure leaves
+// the thread unpinned.
+func pin(i int) {
+	var allowed unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &allowed); err != nil {
+		return
+	}
+	var cpus []int
+	for c := 0; c < 1024 && len(cpus) < allowed.Count(); c++ {
+		if allowed.IsSet(c) {
+			cpus = append(cpus, c)
+		}
+	}
+	if len(cpus) < 2 {
+		return
+	}
+	var one unix.CPUSet
+	one.Set(cpus[i%len(cpus)])
+	_ = unix.SchedSetaffinity(0, &one)
 }
