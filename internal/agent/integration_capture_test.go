@@ -9,7 +9,13 @@ package agent
 // the REST counters and the kernel counters of the policy info with that
 // number. It also restarts on an interface with a stale XDP program, runs
 // the agent without CAP_BPF/CAP_NET_ADMIN/CAP_NET_RAW/CAP_SYS_ADMIN, and
-// takes the interface down and up while capturing.
+// takes the interface down and up while capturing. af_xdp_generic repeats
+// the af_xdp batch with xdp_mode generic. ebpf, ebpf_generic and
+// ebpf_prefilter give the agent's veth end an address (pcap_source ebpf is
+// for host interfaces), run a UDP echo server on it and check that the
+// host stack still gets every packet while the agent counts requests (in)
+// and replies (out) exactly, and that prefilter_ports leaves the other
+// traffic to the kernel's filtered_out counters.
 //
 // It needs root, ip, ethtool and capsh (libcap2-bin) or setpriv; without
 // them it skips, unless PKTVISOR_REQUIRE_INTEGRATION=1.
@@ -22,10 +28,12 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -103,6 +111,21 @@ func TestIntegrationCapture(t *testing.T) {
 			t.Errorf("after SIGTERM an XDP program is still attached to %s: %s", l.agentIf, st.line)
 		}
 	})
+	t.Run("af_xdp_generic", func(t *testing.T) {
+		a := l.startAgent(t, "af_xdp", nil, "xdp_mode: generic")
+		if st := l.xdpState(t); !st.attached || st.mode != "xdpgeneric" || st.name != "xdp_capture" {
+			t.Errorf("xdp_mode generic: ip link shows %s, want an xdpgeneric xdp_capture program", st.line)
+		}
+		info := l.countBatch(t, a, capN, "af_xdp generic")
+		if m, _ := info["xdp_mode"].(string); m != "generic" {
+			t.Errorf("xdp_mode generic: info xdp_mode = %v, want generic (info %v)", info["xdp_mode"], info)
+		}
+		l.checkXDP(t, info, capN, l.queueDelta)
+		l.stopClean(t, a)
+		if st := l.xdpState(t); st.attached {
+			t.Errorf("after SIGTERM an XDP program is still attached to %s: %s", l.agentIf, st.line)
+		}
+	})
 	t.Run("auto", func(t *testing.T) {
 		a := l.startAgent(t, "auto", nil)
 		info := l.policyInput(t, a)
@@ -117,6 +140,9 @@ func TestIntegrationCapture(t *testing.T) {
 		l.checkXDP(t, info, capN, l.queueDelta)
 		l.stopClean(t, a)
 	})
+	t.Run("ebpf", func(t *testing.T) { l.ebpfPassThrough(t, "", false) })
+	t.Run("ebpf_generic", func(t *testing.T) { l.ebpfPassThrough(t, "generic", false) })
+	t.Run("ebpf_prefilter", func(t *testing.T) { l.ebpfPassThrough(t, "", true) })
 	t.Run("stale_program", func(t *testing.T) { l.staleProgram(t) })
 	t.Run("no_privilege", func(t *testing.T) { l.noPrivilege(t) })
 	t.Logf("TestIntegrationCapture total %v", time.Since(t0).Round(time.Millisecond))
@@ -176,8 +202,14 @@ func (l *capLab) waitCarrier(t *testing.T) {
 	}
 }
 
-func (l *capLab) writeConfig(t *testing.T, source string) string {
+// writeConfig writes the agent's config; extra are more tap config lines
+// ("xdp_mode: generic").
+func (l *capLab) writeConfig(t *testing.T, source string, extra ...string) string {
 	t.Helper()
+	var more string
+	for _, e := range extra {
+		more += "\n        " + e
+	}
 	cfg := fmt.Sprintf(`version: "1.0"
 visor:
   taps:
@@ -185,7 +217,7 @@ visor:
       input_type: pcap
       config:
         iface: %s
-        pcap_source: %s
+        pcap_source: %s%s
   policies:
     %s:
       kind: collection
@@ -196,7 +228,7 @@ visor:
         modules:
           net:
             type: net
-`, capTap, l.agentIf, source, capPolicy, capTap)
+`, capTap, l.agentIf, source, more, capPolicy, capTap)
 	path := filepath.Join(t.TempDir(), "pktvisord.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
@@ -220,12 +252,13 @@ func (l *capLab) agentArgv(cfgPath string, wrap []string) []string {
 	return append(argv, args...)
 }
 
-// startAgent starts an agent with pcap_source source and waits until its
-// policy answers; it fails the test if the agent exits first.
-func (l *capLab) startAgent(t *testing.T, source string, wrap []string) *agent {
+// startAgent starts an agent with pcap_source source (and the extra tap
+// config lines) and waits until its policy answers; it fails the test if
+// the agent exits first.
+func (l *capLab) startAgent(t *testing.T, source string, wrap []string, extra ...string) *agent {
 	t.Helper()
 	ts := time.Now()
-	p := startProc(t, "pktvisord "+source, l.agentArgv(l.writeConfig(t, source), wrap)...)
+	p := startProc(t, "pktvisord "+source, l.agentArgv(l.writeConfig(t, source, extra...), wrap)...)
 	a := &agent{p: p, pid: p.cmd.Process.Pid, base: "http://127.0.0.1:" + capPort}
 	ok := poll(15*time.Second, 50*time.Millisecond, func() bool {
 		if p.exited() {
@@ -237,7 +270,7 @@ func (l *capLab) startAgent(t *testing.T, source string, wrap []string) *agent {
 	if !ok || p.exited() {
 		t.Fatalf("pktvisord (%s) did not serve its policy within 15 s (exited: %v, %v)\n%s", source, p.exited(), p.err, p.out.String())
 	}
-	t.Logf("agent (%s) up in %v, pid %d", source, time.Since(ts).Round(time.Millisecond), a.pid)
+	t.Logf("agent (%s) up in %v, pid %d", strings.Join(append([]string{source}, extra...), ", "), time.Since(ts).Round(time.Millisecond), a.pid)
 	return a
 }
 
@@ -787,4 +820,368 @@ func (l *capLab) noPrivilege(t *testing.T) {
 		t.Errorf("pcap_source af_xdp without CAP_BPF/CAP_NET_ADMIN: capability drop ineffective?")
 	}
 	l.stopClean(t, a)
+}
+
+const (
+	ebpfN        = 5000 // request/reply exchanges per ebpf subtest
+	ebpfWorkers  = 50   // sender sockets, one exchange in flight each
+	ebpfPort     = capDstPort
+	ebpfDeadPort = 9998 // no listener: the host answers ICMP port unreachable
+)
+
+// inNetns runs fn on a locked OS thread that has joined network namespace
+// ns; sockets fn creates stay in ns.
+func inNetns(ns string, fn func() error) error {
+	ch := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		orig, err := os.Open("/proc/thread-self/ns/net")
+		if err != nil {
+			runtime.UnlockOSThread()
+			ch <- err
+			return
+		}
+		defer orig.Close()
+		target, err := os.Open("/var/run/netns/" + ns)
+		if err != nil {
+			runtime.UnlockOSThread()
+			ch <- err
+			return
+		}
+		defer target.Close()
+		if err := setns(target.Fd()); err != nil {
+			runtime.UnlockOSThread()
+			ch <- fmt.Errorf("setns %s: %w", ns, err)
+			return
+		}
+		err = fn()
+		if setns(orig.Fd()) == nil {
+			runtime.UnlockOSThread()
+		}
+		ch <- err
+	}()
+	return <-ch
+}
+
+func listenUDPInNetns(t *testing.T, ns, addr string) *net.UDPConn {
+	t.Helper()
+	var c *net.UDPConn
+	err := inNetns(ns, func() error {
+		ua, err := net.ResolveUDPAddr("udp4", addr)
+		if err != nil {
+			return err
+		}
+		c, err = net.ListenUDP("udp4", ua)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("listen udp %s in %s: %v", addr, ns, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// snmp reads the Udp and Icmp rows of /proc/net/snmp in namespace ns as
+// "Udp.InDatagrams" -> value.
+func (l *capLab) snmp(t *testing.T, ns string) map[string]int64 {
+	t.Helper()
+	out := runCmd(t, "ip", "netns", "exec", ns, "cat", "/proc/net/snmp")
+	lines := strings.Split(out, "\n")
+	m := map[string]int64{}
+	for i := 0; i+1 < len(lines); i += 2 {
+		h, v := strings.Fields(lines[i]), strings.Fields(lines[i+1])
+		if len(h) != len(v) || len(h) == 0 || h[0] != v[0] {
+			continue
+		}
+		p := strings.TrimSuffix(h[0], ":")
+		for j := 1; j < len(h); j++ {
+			n, _ := strconv.ParseInt(v[j], 10, 64)
+			m[p+"."+h[j]] = n
+		}
+	}
+	return m
+}
+
+type echoServer struct {
+	conn     *net.UDPConn
+	received atomic.Int64
+	replied  atomic.Int64
+	errs     atomic.Int64
+	done     chan struct{}
+}
+
+// startEchoServer listens on capAgentIP:ebpfPort in the agent namespace,
+// counts the datagrams and sends each back.
+func (l *capLab) startEchoServer(t *testing.T) *echoServer {
+	t.Helper()
+	s := &echoServer{conn: listenUDPInNetns(t, l.agentNS, fmt.Sprintf("%s:%d", capAgentIP, ebpfPort)), done: make(chan struct{})}
+	_ = s.conn.SetReadBuffer(4 << 20)
+	go func() {
+		defer close(s.done)
+		buf := make([]byte, 2048)
+		for {
+			n, from, err := s.conn.ReadFromUDPAddrPort(buf)
+			if err != nil {
+				if errors.Is(err, net.ErrClosed) {
+					return
+				}
+				s.errs.Add(1)
+				continue
+			}
+			s.received.Add(1)
+			if _, err := s.conn.WriteToUDPAddrPort(buf[:n], from); err != nil {
+				s.errs.Add(1)
+				continue
+			}
+			s.replied.Add(1)
+		}
+	}()
+	t.Cleanup(func() { s.conn.Close(); <-s.done })
+	return s
+}
+
+type exchangeResult struct {
+	replies, lost, bad int64
+	took               time.Duration
+}
+
+// exchange sends n requests to capAgentIP:ebpfPort from ebpfWorkers sockets
+// in the sender namespace, each waiting for its reply before the next
+// (so at most ebpfWorkers datagrams are in flight and no queue on the way
+// overflows); with dead, each request is preceded by a datagram to
+// ebpfDeadPort from the same socket. The sockets are unconnected and have
+// no IP_RECVERR: the ICMP errors of the dead port are not reported to them.
+func (l *capLab) exchange(t *testing.T, n int, dead bool) exchangeResult {
+	t.Helper()
+	if n%ebpfWorkers != 0 {
+		t.Fatalf("exchange: %d is not a multiple of %d workers", n, ebpfWorkers)
+	}
+	srv := netip.MustParseAddrPort(fmt.Sprintf("%s:%d", capAgentIP, ebpfPort))
+	deadAddr := netip.MustParseAddrPort(fmt.Sprintf("%s:%d", capAgentIP, ebpfDeadPort))
+	conns := make([]*net.UDPConn, ebpfWorkers)
+	for i := range conns {
+		conns[i] = listenUDPInNetns(t, l.sendNS, capSenderIP+":0")
+	}
+	var replies, lost, bad atomic.Int64
+	errs := make(chan error, ebpfWorkers)
+	var wg sync.WaitGroup
+	ts := time.Now()
+	for w, c := range conns {
+		wg.Add(1)
+		go func(w int, c *net.UDPConn) {
+			defer wg.Done()
+			req := make([]byte, 16)
+			buf := make([]byte, 2048)
+			for k := 0; k < n/ebpfWorkers; k++ {
+				copy(req, fmt.Sprintf("q%03d-%07d", w, k))
+				if dead {
+					if _, err := c.WriteToUDPAddrPort(req, deadAddr); err != nil {
+						errs <- fmt.Errorf("worker %d: send to dead port: %w", w, err)
+						return
+					}
+				}
+				if _, err := c.WriteToUDPAddrPort(req, srv); err != nil {
+					errs <- fmt.Errorf("worker %d: send request %d: %w", w, k, err)
+					return
+				}
+				_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
+				for {
+					m, from, err := c.ReadFromUDPAddrPort(buf)
+					if err != nil {
+						lost.Add(1) // no resend: every request is counted once
+						break
+					}
+					if from != srv || !bytes.Equal(buf[:m], req) {
+						bad.Add(1) // a late reply to an earlier, timed-out request
+						continue
+					}
+					replies.Add(1)
+					break
+				}
+			}
+		}(w, c)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatalf("exchange: %v", err)
+	}
+	return exchangeResult{replies: replies.Load(), lost: lost.Load(), bad: bad.Load(), took: time.Since(ts)}
+}
+
+// ebpfPassThrough gives the agent's veth end capAgentIP (an ordinary host
+// interface, what pcap_source ebpf is for), runs a UDP echo server there
+// and an agent with pcap_source ebpf (xdp_mode xdpMode unless empty; with
+// prefilter, prefilter_ports [ebpfPort]), exchanges ebpfN requests and
+// replies with the sender namespace (with prefilter also ebpfN datagrams
+// to ebpfDeadPort, each answered by the host with an ICMP port
+// unreachable), and checks the server got everything, the agent counted
+// exactly the selected traffic with its direction, and the kernel counters.
+func (l *capLab) ebpfPassThrough(t *testing.T, xdpMode string, prefilter bool) {
+	const n = ebpfN
+	runCmd(t, "ip", "-n", l.agentNS, "addr", "add", capAgentIP+"/24", "dev", l.agentIf)
+	t.Cleanup(func() {
+		if out, err := runCmdErr("ip", "-n", l.agentNS, "addr", "del", capAgentIP+"/24", "dev", l.agentIf); err != nil {
+			t.Errorf("cleanup: remove %s from %s: %v: %s", capAgentIP, l.agentIf, err, out)
+		}
+	})
+	// The down/up subtests flushed the agent side's static neighbour (a
+	// device going down drops even permanent entries): restore it, or the
+	// first reply would need an ARP exchange (two frames the programs see).
+	runCmd(t, "ip", "-n", l.agentNS, "neigh", "replace", capSenderIP, "lladdr", linkMAC(t, l.sendNS, l.sendIf),
+		"dev", l.agentIf, "nud", "permanent")
+	if prefilter {
+		// Every datagram to the dead port gets its ICMP port unreachable
+		// (no rate limit), so the egress counts are exact.
+		old := strings.TrimSpace(runCmd(t, "ip", "netns", "exec", l.agentNS, "sysctl", "-n", "net.ipv4.icmp_ratemask"))
+		runCmd(t, "ip", "netns", "exec", l.agentNS, "sysctl", "-q", "-w", "net.ipv4.icmp_ratemask=0")
+		t.Cleanup(func() {
+			_, _ = runCmdErr("ip", "netns", "exec", l.agentNS, "sysctl", "-q", "-w", "net.ipv4.icmp_ratemask="+old)
+		})
+	}
+	srv := l.startEchoServer(t)
+	var extra []string
+	wantMode := "native" // auto: veth takes XDP in the driver
+	if xdpMode != "" {
+		extra = append(extra, "xdp_mode: "+xdpMode)
+		wantMode = xdpMode
+	}
+	if prefilter {
+		extra = append(extra, fmt.Sprintf("prefilter_ports: [%d]", ebpfPort))
+	}
+	a := l.startAgent(t, "ebpf", nil, extra...)
+	what := "ebpf"
+	if len(extra) > 0 {
+		what += " (" + strings.Join(extra, ", ") + ")"
+	}
+
+	info := l.policyInput(t, a)
+	if src, _ := info["pcap_source"].(string); src != "ebpf" {
+		t.Fatalf("%s: pcap_source %v, want ebpf (info %v)", what, info["pcap_source"], info)
+	}
+	if m, _ := info["ebpf_mode"].(string); m != wantMode {
+		t.Errorf("%s: ebpf_mode %v, want %s (ebpf_fallbacks %v)", what, info["ebpf_mode"], wantMode, info["ebpf_fallbacks"])
+	}
+	if fb, ok := info["ebpf_fallbacks"]; ok {
+		t.Errorf("%s: ebpf_fallbacks %v, want none", what, fb)
+	}
+	if hs, _ := jpath(info, "host_spec"); !strings.Contains(fmt.Sprint(hs), capAgentIP) {
+		t.Errorf("%s: host_spec %v does not contain the interface's address %s", what, hs, capAgentIP)
+	}
+	wantShown := map[string]string{"native": "xdp", "generic": "xdpgeneric"}[wantMode]
+	if st := l.xdpState(t); !st.attached || st.mode != wantShown {
+		t.Errorf("%s: ip link shows %s, want an %s program", what, st.line, wantShown)
+	} else {
+		t.Logf("ip link: mode %s prog id %s name %s", st.mode, st.id, st.name)
+	}
+	if prefilter {
+		if pf := fmt.Sprint(info["prefilter_ports"]); pf != fmt.Sprintf("[%d]", ebpfPort) {
+			t.Errorf("%s: info prefilter_ports %s, want [%d]", what, pf, ebpfPort)
+		}
+	}
+
+	snmp0 := l.snmp(t, l.agentNS)
+	r := l.exchange(t, n, prefilter)
+	// The ICMP errors leave after the last datagram; give them a moment.
+	var snmp1 map[string]int64
+	poll(2*time.Second, 50*time.Millisecond, func() bool {
+		snmp1 = l.snmp(t, l.agentNS)
+		return !prefilter || snmp1["Icmp.OutDestUnreachs"]-snmp0["Icmp.OutDestUnreachs"] >= n
+	})
+	d := func(k string) int64 { return snmp1[k] - snmp0[k] }
+	t.Logf("%s: %d exchanges in %v (%.0f/s): %d replies, %d lost, %d stray; server received %d, replied %d, errors %d; "+
+		"agent ns Udp InDatagrams +%d NoPorts +%d RcvbufErrors +%d InErrors +%d, Icmp OutDestUnreachs +%d",
+		what, n, r.took.Round(time.Millisecond), float64(n)/r.took.Seconds(), r.replies, r.lost, r.bad,
+		srv.received.Load(), srv.replied.Load(), srv.errs.Load(),
+		d("Udp.InDatagrams"), d("Udp.NoPorts"), d("Udp.RcvbufErrors"), d("Udp.InErrors"), d("Icmp.OutDestUnreachs"))
+	if got := srv.received.Load(); got != n || srv.replied.Load() != n || r.replies != n {
+		t.Errorf("%s: host stack: server received %d and replied %d, client got %d replies (%d lost); want all %d (the capture must pass every packet on)",
+			what, got, srv.replied.Load(), r.replies, r.lost, n)
+	}
+	wantNoPorts := int64(0)
+	if prefilter {
+		wantNoPorts = n
+	}
+	if got := d("Udp.NoPorts"); got != wantNoPorts {
+		t.Errorf("%s: agent namespace Udp NoPorts +%d, want %d (datagrams to port %d reaching the host)", what, got, wantNoPorts, ebpfDeadPort)
+	}
+	if got := d("Icmp.OutDestUnreachs"); got != wantNoPorts {
+		t.Errorf("%s: agent namespace Icmp OutDestUnreachs +%d, want %d", what, got, wantNoPorts)
+	}
+
+	want := int64(2 * n) // requests in, replies out; the dead port's traffic is filtered in the kernel
+	got, m := l.waitUDP(t, a, want, 15*time.Second)
+	a.mustBeAlive(t)
+	pk, _ := jpath(m, capPolicy, capPolicy+"-"+capTap+"-net", "packets")
+	p := func(k string) int64 { return jint(pk, k) }
+	if got != want {
+		t.Errorf("%s: bucket/0 net packets.udp = %d, want exactly %d (%d requests + %d replies); net packets %v",
+			what, got, want, n, n, pk)
+	}
+	for _, c := range []struct {
+		k string
+		v int64
+	}{{"in", n}, {"out", n}, {"unknown_dir", 0}, {"total", 2 * n}, {"tcp", 0}, {"other_l4", 0}, {"ipv6", 0}} {
+		if v := p(c.k); v != c.v {
+			t.Errorf("%s: bucket/0 net packets.%s = %d, want %d (net packets %v)", what, c.k, v, c.v, pk)
+		}
+	}
+	info = l.policyInput(t, a)
+	l.noErrorInfo(t, info, what)
+	if v := jint(info, "packets"); v != want {
+		t.Errorf("%s: input packets %d, want %d", what, v, want)
+	}
+	if v := jint(info, "drops"); v != 0 {
+		t.Errorf("%s: input drops %d, want 0", what, v)
+	}
+	k, ok := jpath(info, "kernel", "ebpf")
+	if !ok {
+		t.Fatalf("%s: info has no kernel.ebpf object: %v", what, info)
+	}
+	dead := int64(0)
+	if prefilter {
+		dead = n
+	}
+	exp := []struct {
+		k string
+		v int64
+	}{
+		{"ingress_udp_packets", n + dead}, {"ingress_ipv4_packets", n + dead}, {"ingress_captured_packets", n},
+		{"ingress_filtered_out_packets", dead},
+		{"egress_udp_packets", n}, {"egress_ipv4_packets", n + dead}, {"egress_captured_packets", n},
+		{"egress_other_l4_packets", dead}, // ICMP port unreachable
+		{"egress_filtered_out_packets", dead},
+		{"delivered_packets", 2 * n},
+	}
+	for _, dir := range []string{"ingress", "egress"} {
+		exp = append(exp, []struct {
+			k string
+			v int64
+		}{{dir + "_ipv6_packets", 0}, {dir + "_tcp_packets", 0}, {dir + "_other_l3_packets", 0},
+			{dir + "_parse_errors_packets", 0}, {dir + "_ringbuf_full_packets", 0}}...)
+	}
+	exp = append(exp, struct {
+		k string
+		v int64
+	}{"malformed_records", 0})
+	if !prefilter {
+		exp = append(exp, struct {
+			k string
+			v int64
+		}{"ingress_other_l4_packets", 0})
+	}
+	for _, c := range exp {
+		if v := jint(k, c.k); v != c.v {
+			t.Errorf("%s: kernel.ebpf.%s = %d, want %d", what, c.k, v, c.v)
+		}
+	}
+	t.Logf("%s: ebpf_mode %v; bucket/0 udp %d (in %d, out %d, total %d); input packets %d drops %d; kernel.ebpf ingress udp %d captured %d filtered_out %d, egress udp %d other_l4 %d captured %d filtered_out %d, delivered %d",
+		what, info["ebpf_mode"], got, p("in"), p("out"), p("total"), jint(info, "packets"), jint(info, "drops"),
+		jint(k, "ingress_udp_packets"), jint(k, "ingress_captured_packets"), jint(k, "ingress_filtered_out_packets"),
+		jint(k, "egress_udp_packets"), jint(k, "egress_other_l4_packets"), jint(k, "egress_captured_packets"),
+		jint(k, "egress_filtered_out_packets"), jint(k, "delivered_packets"))
+	l.stopClean(t, a)
+	if st := l.xdpState(t); st.attached {
+		t.Errorf("%s: after SIGTERM an XDP program is still attached to %s: %s", what, l.agentIf, st.line)
+	}
 }
