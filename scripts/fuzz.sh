@@ -17,7 +17,7 @@ while IFS= read -r line; do
     cat /tmp/fuzz.$$.log
     fail=1
   fi
-done < <(grep -rEn --include='*_test.go' '^func Fuzz[A-Za-z0-9_]+\(f \*testing\.F\)' internal pkg cmd 2>/dev/null | sed 's/:[0-9]*:/:/')
+done < <(grep -rEn --include='*_test.go' '^func Fuzz[A-Za-z0-9_]+\(f \*testing\.F\)' internal pkg cmd bpf 2>/dev/null | sed 's/:[0-9]*:/:/')
 rm -f /tmp/fuzz.$$.log
 echo "fuzz: $n targets, $([ $fail = 0 ] && echo all passed || echo FAILURES)"
 exit $fail
