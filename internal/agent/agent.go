@@ -20,6 +20,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strconv"
 	"syscall"
 
@@ -49,6 +50,10 @@ Options:
 
 // daemonEnv marks the detached child of -d.
 const daemonEnv = "PKTVISORD_DAEMON_CHILD"
+
+// ProfileEnv, when set, names a file that receives a CPU profile of the
+// run (go tool pprof reads it).
+const ProfileEnv = "PKTVISORD_CPUPROFILE"
 
 // TokenEnv may hold the admin API bearer token instead of --admin-token.
 const TokenEnv = "PKTVISORD_ADMIN_TOKEN"
@@ -120,6 +125,14 @@ func Run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer closeLog()
+	if path := os.Getenv(ProfileEnv); path != "" {
+		// A CPU profile of the whole run, for performance work.
+		if f, err := os.Create(path); err == nil {
+			if pprof.StartCPUProfile(f) == nil {
+				defer func() { pprof.StopCPUProfile(); f.Close() }()
+			}
+		}
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	sigs := make(chan os.Signal, 1)
