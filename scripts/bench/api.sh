@@ -105,14 +105,15 @@ fi
 # seen them all (its wire_packets.total stops moving).
 prev=""
 for i in $(seq 600); do
-  got=$(api "$NS" /api/v1/policies/bench | jq '[.bench.input[].pcap.packets] | add')
+  # Frames the kernel dropped are accounted for too (they are reported).
+  got=$(api "$NS" /api/v1/policies/bench | jq '[.bench.input[].pcap | .packets + .drops] | add')
   dns=$(api "$NS" /api/v1/policies/bench/metrics/window/5 | jq '.bench["bench-bench-dns"].dns.wire_packets.total')
   if (( got >= N )) && [[ "$dns" == "$prev" ]]; then break; fi
   prev=$dns
   sleep 0.5
 done
 t1=$(date +%s.%N)
-(( got >= N )) || echo "warning: input counted $got of $N packets" >&2
+(( got >= N )) || echo "warning: input counted $got of $N packets (packets + drops)" >&2
 awk -v a="$t0" -v b="$t1" -v g="$got" -v d="$dns" 'BEGIN {printf "processed: input %d packets, dns wire_packets.total %d, in %.1f s\n", g, d, b - a}'
 api "$NS" /api/v1/policies/bench/metrics/window/5 | jq -r '.bench["bench-bench-dns"].dns |
   "dns cardinality.qname \(.cardinality.qname); top_qname2 \(.top_qname2 | length) rows, top_qname3 \(.top_qname3 | length) rows, top_nxdomain \(.top_nxdomain | length) rows"'
