@@ -51,7 +51,7 @@ SENDER=${SENDER:-trafgen}
 DNS=${DNS:-1}
 DNS_PACKETS=${DNS_PACKETS:-200000}
 DIR=${BENCH_DIR:-/tmp/pktvisor-bench}
-FIXTURE=${FIXTURE:-/work/shared/testdata/pktvisor-fixtures/dns_udp_tcp_random.pcap}
+FIXTURE=${FIXTURE:-$ROOT/testdata/captures/dns_udp_tcp_random.pcap}
 PF_BACKENDS=${PF_BACKENDS:-af_xdp ebpf}
 case $MODE in
   af_xdp|ebpf|af_packet|libpcap) BACKENDS=("$MODE") ;;
