@@ -279,12 +279,13 @@ func (s *Socket) teardownSocket() error {
 // It does not allocate. After Close it returns an error wrapping
 // [net.ErrClosed]; when ctx is done, ctx.Err() (checked before each wait).
 // It satisfies [capture.Source].
-// Wake-up coalescing: after poll returns with fewer than coalesceMin
-// frames ready, ReadBatch waits coalesceNanos once more for others. At a
-// sparse rate this turns one wake-up per frame into one per batch, for at
-// most 2 ms of latency; a full ring is taken at once.
+// Wake-up coalescing: after poll returns with less than a full batch
+// ready (the caller's batch, at most coalesceMax frames), ReadBatch waits
+// coalesceNanos once for more. Each wake-up then serves a batch instead of
+// a few frames, as TPACKET_V3 hands over a block at a time, for at most
+// 2 ms of latency; frames already waiting are taken at once.
 const (
-	coalesceMin   = 32
+	coalesceMax   = 256
 	coalesceNanos = 2_000_000
 )
 
@@ -304,7 +305,7 @@ func (s *Socket) ReadBatch(ctx context.Context, frames []capture.Frame) (int, er
 			return 0, err
 		}
 		if avail := s.rx.available(); avail > 0 {
-			if woke && int(avail) < coalesceMin && len(frames) >= coalesceMin {
+			if woke && int(avail) < min(len(frames), coalesceMax) {
 				// Woken for a few frames of sparse traffic: let more
 				// arrive before taking them, as TPACKET_V3 hands over a
 				// block at a time, so each wake-up serves a batch.
