@@ -7,7 +7,7 @@ PROGRAMS  := pktvisor-reader pktvisord
 FUZZTIME  ?= 5s
 DEMO_PCAP := testdata/captures/dns_udp_tcp_random.pcap
 
-.PHONY: all deps build test vet unit race vagrant-validate fuzz fuzz-long bench bench-scripts generate demo clean
+.PHONY: all deps build test vet unit race vagrant-validate fuzz bench bench-scripts generate demo clean
 
 all: build
 
