@@ -15,7 +15,7 @@ import (
 )
 
 // BatchSize is how many frames a worker reads at once.
-const BatchSize = 64
+const BatchSize = 256
 
 // statsEvery is how often a worker refreshes its source's drop counters.
 const statsEvery = time.Second
