@@ -88,6 +88,10 @@ struct record_hdr {
 #define MAX_PORTS 1024
 #define MAX_VLAN_TAGS 2
 #define RINGBUF_SIZE (8 << 20)
+// WAKEUP_BYTES: records are submitted without waking the reader until this
+// much data waits in the ring buffer, so one wake-up serves hundreds of
+// records; the reader's own timeout bounds the latency of the rest.
+#define WAKEUP_BYTES (64 << 10)
 // PARSE_LEN is how much of an skb the TC program wants linear to parse
 // its headers: Ethernet, two VLAN tags, IPv4 with options (or IPv6) and
 // a TCP header.
@@ -320,7 +324,10 @@ static __always_inline void emit(struct scratch_buf *buf, __u32 dir, __u64 len, 
 {
 	if (cap > MAX_SNAPLEN)
 		return;
-	if (bpf_ringbuf_output(&events, buf, sizeof(struct record_hdr) + cap, 0) == 0)
+	__u64 flags = BPF_RB_NO_WAKEUP;
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= WAKEUP_BYTES)
+		flags = BPF_RB_FORCE_WAKEUP;
+	if (bpf_ringbuf_output(&events, buf, sizeof(struct record_hdr) + cap, flags) == 0)
 		count(dir, CLASS_CAPTURED, len);
 	else
 		count(dir, CLASS_RINGBUF_FULL, len);
