@@ -279,11 +279,11 @@ func (s *Socket) teardownSocket() error {
 // It does not allocate. After Close it returns an error wrapping
 // [net.ErrClosed]; when ctx is done, ctx.Err() (checked before each wait).
 // It satisfies [capture.Source].
-// Wake-up coalescing: after poll returns with less than a full batch
-// ready (the caller's batch, at most coalesceMax frames), ReadBatch waits
-// coalesceNanos once for more. Each wake-up then serves a batch instead of
-// a few frames, as TPACKET_V3 hands over a block at a time, for at most
-// 2 ms of latency; frames already waiting are taken at once.
+// Wake-up coalescing: with less than a full batch ready (the caller's
+// batch, at most coalesceMax frames), ReadBatch sleeps coalesceNanos once
+// and takes what arrived; only a ring still empty after that waits in poll.
+// Each syscall then serves a batch instead of a few frames, for at most
+// 2 ms of latency.
 const (
 	coalesceMax   = 256
 	coalesceNanos = 2_000_000
@@ -299,23 +299,25 @@ func (s *Socket) ReadBatch(ctx context.Context, frames []capture.Frame) (int, er
 	if len(frames) == 0 {
 		return 0, nil
 	}
-	woke := false
+	slept := false
 	for {
 		if err := ctx.Err(); err != nil {
 			return 0, err
 		}
-		if avail := s.rx.available(); avail > 0 {
-			if woke && int(avail) < min(len(frames), coalesceMax) {
-				// Woken for a few frames of sparse traffic: let more
-				// arrive before taking them, as TPACKET_V3 hands over a
-				// block at a time, so each wake-up serves a batch.
-				woke = false
-				unix.Nanosleep(&unix.Timespec{Nsec: coalesceNanos}, nil)
-				continue
-			}
+		avail := s.rx.available()
+		if avail > 0 && (slept || int(avail) >= min(len(frames), coalesceMax)) {
 			return s.take(frames, avail), nil
 		}
-		woke = true
+		if !slept {
+			// Less than a batch waiting: give the ring coalesceNanos to
+			// fill instead of waking per frame (TPACKET_V3 hands over a
+			// block at a time). Under load this is the only syscall per
+			// batch; poll below only runs once the ring stays empty.
+			slept = true
+			unix.Nanosleep(&unix.Timespec{Nsec: coalesceNanos}, nil)
+			continue
+		}
+		slept = false
 		n, err := unix.Poll(s.pfd[:], s.timeoutMs)
 		if err != nil {
 			if errors.Is(err, unix.EINTR) {
