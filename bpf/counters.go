@@ -34,6 +34,10 @@ var CounterNames = [NumCounters]string{
 // port pre-filter on.
 const ConfigFilterPorts = 1 << 0
 
+// ConfigDropFiltered is the bit that makes the program drop the frames the
+// port filter leaves instead of passing them to the kernel stack.
+const ConfigDropFiltered = 1 << 1
+
 // Limits compiled into the program.
 const (
 	MaxQueues = 64   // entries of the xsks map: receive queues 0..63

@@ -50,6 +50,7 @@ struct counter {
 // config_flags are the bits of struct config.flags.
 enum config_flags {
 	CONFIG_FILTER_PORTS = 1 << 0, // redirect only frames with a port in ports
+	CONFIG_DROP_FILTERED = 1 << 1, // drop, rather than pass, what the filter leaves
 };
 
 struct config {
@@ -220,7 +221,9 @@ int xdp_capture(struct xdp_md *ctx)
 		if (!has_ports || (!bpf_map_lookup_elem(&ports, &sport) &&
 				   !bpf_map_lookup_elem(&ports, &dport))) {
 			count(COUNTER_FILTERED_OUT, len);
-			return XDP_PASS;
+			// On a dedicated capture port the host has no use for
+			// the rest: dropping it spares the kernel stack.
+			return (cfg->flags & CONFIG_DROP_FILTERED) ? XDP_DROP : XDP_PASS;
 		}
 	}
 

@@ -262,3 +262,42 @@ func TestRepeat(t *testing.T) {
 		}
 	}
 }
+
+// TestPortFilterDrop: with ConfigDropFiltered the frames the filter leaves
+// are dropped (XDP_DROP) and counted; the wanted ones still go to the
+// socket map (XDP_PASS here: no socket is registered).
+func TestPortFilterDrop(t *testing.T) {
+	objs := loadObjects(t)
+	if err := objs.Ports.Put(uint16(53), uint8(1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := objs.Config.Put(uint32(0), Config{Flags: ConfigFilterPorts | ConfigDropFiltered}); err != nil {
+		t.Fatal(err)
+	}
+	const xdpDrop = 1
+	for _, tc := range []struct {
+		name    string
+		frame   frame
+		verdict uint32
+		counter int
+	}{
+		{"udp 53", eth(ethIPv4).ipv4(unix.IPPROTO_UDP, 5, 0).udp(40000, 53).pad(), xdpPass, CounterRedirectFailed},
+		{"udp 9999", eth(ethIPv4).ipv4(unix.IPPROTO_UDP, 5, 0).udp(40000, 9999).pad(), xdpDrop, CounterFilteredOut},
+		{"arp", eth(ethARP).bytes(28).pad(), xdpDrop, CounterFilteredOut},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := sumCounters(t, objs.Counters)
+			ret, err := objs.XdpCapture.Run(&ebpf.RunOptions{Data: tc.frame})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ret != tc.verdict {
+				t.Errorf("verdict %d, want %d", ret, tc.verdict)
+			}
+			after := sumCounters(t, objs.Counters)
+			if got := after[tc.counter].Packets - before[tc.counter].Packets; got != 1 {
+				t.Errorf("%s +%d, want +1", CounterNames[tc.counter], got)
+			}
+		})
+	}
+}

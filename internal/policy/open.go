@@ -24,7 +24,7 @@ import (
 // pcapKeys are the config keys of a pcap input (pktvisor §3.1, plus
 // "workers", the number of AF_PACKET sockets/worker goroutines).
 var pcapKeys = []string{"iface", "bpf", "host_spec", "pcap_source", "pcap_file",
-	"tcp_packet_reassembly_cache_limit", "debug", "workers", "prefilter_ports", "xdp_mode", "_internal_tap_name"}
+	"tcp_packet_reassembly_cache_limit", "debug", "workers", "prefilter_ports", "prefilter_drop", "xdp_mode", "_internal_tap_name"}
 
 // OpenInput is the Opener of the agent: pcap inputs from a capture file
 // (pcap_file) or a live interface with pcap_source af_xdp (dedicated
@@ -39,7 +39,7 @@ func OpenInput(ctx context.Context, typ string, cfg map[string]any) (Opened, err
 	}
 	for k := range cfg {
 		if !slices.Contains(pcapKeys, k) {
-			return Opened{}, errf(ErrInvalid, "%s is an invalid/unsupported config for a pcap input. The valid configs are: %s", k, strings.Join(pcapKeys[:10], ", "))
+			return Opened{}, errf(ErrInvalid, "%s is an invalid/unsupported config for a pcap input. The valid configs are: %s", k, strings.Join(pcapKeys[:11], ", "))
 		}
 	}
 	expr := stringOf(cfg["bpf"])
@@ -90,6 +90,9 @@ func OpenInput(ctx context.Context, typ string, cfg map[string]any) (Opened, err
 			prefilter = append(prefilter, uint16(n))
 		}
 	}
+	// prefilter_drop (af_xdp, dedicated capture ports): frames the
+	// pre-filter leaves are dropped instead of passed to the host stack.
+	prefilterDrop := cfg["prefilter_drop"] == true
 	// xdp_mode picks the XDP hook of af_xdp and ebpf: native (driver),
 	// generic (skb) or auto (native, falling back to generic; ebpf then
 	// TCX ingress).
@@ -147,7 +150,12 @@ func OpenInput(ctx context.Context, typ string, cfg map[string]any) (Opened, err
 		}
 		cleanup = func() { prog.Close() }
 		if len(prefilter) > 0 {
-			if err := prog.SetPortFilter(prefilter); err != nil {
+			set := prog.SetPortFilter
+			if prefilterDrop {
+				set = prog.SetPortFilterDrop
+				info["prefilter_drop"] = true
+			}
+			if err := set(prefilter); err != nil {
 				cleanup()
 				for _, s := range socks {
 					s.Close()

@@ -183,6 +183,8 @@ write_config() {
   local backend=$1 hs=$2 f=$3 pf=${4:-} hand=${5:-full} workers=""
   [[ $backend == af_packet ]] && workers="        workers: 2"
   [[ -n $pf ]] && workers+=$'\n'"        prefilter_ports: [$pf]"
+  # PF_DROP=1: af_xdp drops what the pre-filter leaves (capture ports).
+  [[ -n $pf && ${PF_DROP:-0} == 1 && $backend == af_xdp ]] && workers+=$'\n'"        prefilter_drop: true"
   cat >"$f" <<EOF
 version: "1.0"
 visor:

@@ -237,6 +237,18 @@ func (p *Program) Register(queue int, fd int) error {
 // At most [bpf.MaxPorts] ports. While the set changes, frames may be
 // judged by a mix of the old and new sets.
 func (p *Program) SetPortFilter(ports []uint16) error {
+	return p.setPortFilter(ports, false)
+}
+
+// SetPortFilterDrop is SetPortFilter, but the frames the filter leaves are
+// dropped instead of going to the kernel stack: for dedicated capture
+// ports (mirror/TAP), where the host has no use for them. On an interface
+// the host uses, it would cut the host off from everything not listed.
+func (p *Program) SetPortFilterDrop(ports []uint16) error {
+	return p.setPortFilter(ports, true)
+}
+
+func (p *Program) setPortFilter(ports []uint16, drop bool) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if len(ports) > bpf.MaxPorts {
@@ -276,7 +288,11 @@ func (p *Program) SetPortFilter(ports []uint16) error {
 		}
 	}
 	if len(want) > 0 {
-		if err := p.objs.Config.Put(uint32(0), bpf.Config{Flags: bpf.ConfigFilterPorts}); err != nil {
+		flags := uint32(bpf.ConfigFilterPorts)
+		if drop {
+			flags |= bpf.ConfigDropFiltered
+		}
+		if err := p.objs.Config.Put(uint32(0), bpf.Config{Flags: flags}); err != nil {
 			return fmt.Errorf("set port filter on %s: enable: %w", p.iface, err)
 		}
 	}
