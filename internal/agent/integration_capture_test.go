@@ -1126,6 +1126,19 @@ func (l *capLab) ebpfPassThrough(t *testing.T, xdpMode string, prefilter bool) {
 			t.Errorf("%s: bucket/0 net packets.%s = %d, want %d (net packets %v)", what, c.k, v, c.v, pk)
 		}
 	}
+	if prefilter {
+		// The packets the kernel pre-filter kept (both directions) reach
+		// net's filtered with the next statistics refresh (every second).
+		var f int64
+		if !poll(5*time.Second, 100*time.Millisecond, func() bool {
+			_, m := l.waitUDP(t, a, want, time.Second)
+			pk, _ := jpath(m, capPolicy, capPolicy+"-"+capTap+"-net", "packets")
+			f = jint(pk, "filtered")
+			return f == 2*n
+		}) {
+			t.Errorf("%s: net packets.filtered = %d, want %d (kernel filtered_out, ingress + egress)", what, f, 2*n)
+		}
+	}
 	info = l.policyInput(t, a)
 	l.noErrorInfo(t, info, what)
 	if v := jint(info, "packets"); v != want {

@@ -73,3 +73,11 @@ type StatsHandler interface {
 	Handler
 	CaptureStats(ts int64, s CaptureStats)
 }
+
+// KernelFilterCounter is implemented by handlers that count packets a
+// kernel-side pre-filter (XDP/TC programs) kept from user space, as if
+// they had filtered them themselves.
+type KernelFilterCounter interface {
+	Handler
+	KernelFiltered(ts int64, n uint64)
+}

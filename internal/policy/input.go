@@ -40,6 +40,12 @@ type Input struct {
 
 	errMu sync.Mutex
 	err   error
+
+	// kernelFiltered, when set, returns the input's cumulative count of
+	// packets a kernel pre-filter kept; worker 0 hands the growth to its
+	// pipeline.
+	kernelFiltered func() uint64
+	lastFiltered   uint64
 }
 
 type worker struct {
@@ -161,6 +167,12 @@ func (in *Input) run(ctx context.Context, i int, w *worker) {
 		if n == 0 || now.Sub(lastStats) >= statsEvery {
 			if s, err := w.src.Stats(); err == nil {
 				w.pipe.SetCaptureStats(s.Drops, s.IfDrops)
+			}
+			if i == 0 && in.kernelFiltered != nil {
+				if c := in.kernelFiltered(); c > in.lastFiltered {
+					w.pipe.KernelFiltered(now.UnixNano(), c-in.lastFiltered)
+					in.lastFiltered = c
+				}
 			}
 			lastStats = now
 			if n == 0 {

@@ -40,6 +40,9 @@ type Opened struct {
 	// Kernel, when set, returns live kernel-side counters for the input's
 	// info (per-layer packet and drop counts of eBPF/AF_XDP paths).
 	Kernel func() map[string]any
+	// KernelFiltered, when set, returns the cumulative packets a kernel
+	// pre-filter kept from user space (counted as net's filtered).
+	KernelFiltered func() uint64
 }
 
 // Opener opens the sources of an input stream from its merged config (the
@@ -336,6 +339,7 @@ func (m *Manager) startInput(name, tap, typ string, cfg map[string]any) (*runInp
 		}
 	}
 	in := NewInput(m.ctx, name, op.Sources, PipelineConfig{Hosts: hosts, Filter: op.Filter, TCPFlows: flows}, m.log)
+	in.kernelFiltered = op.KernelFiltered
 	info := map[string]any{}
 	maps.Copy(info, op.Info)
 	info["host_spec"] = hosts.String()

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -417,4 +418,38 @@ func TestChainedPolicy(t *testing.T) {
 	if err := m.RemovePolicy("chained"); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestKernelFilteredReachesNet: packets an input's kernel pre-filter kept
+// are counted once (not per worker) in net's filtered and events.
+func TestKernelFilteredReachesNet(t *testing.T) {
+	var mocks []*mock.Source
+	var kernel atomic.Uint64
+	open := func(ctx context.Context, typ string, cfg map[string]any) (Opened, error) {
+		a, b := mock.New(), mock.New()
+		mocks = append(mocks, a, b)
+		return Opened{Sources: []capture.Source{a, b}, KernelFiltered: kernel.Load}, nil
+	}
+	m := NewManager(context.Background(), ManagerConfig{Periods: 5, DeepSampleRate: 100, Open: open,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	t.Cleanup(m.Close)
+	doc := strings.Replace(strings.Replace(policyDoc, "%s", "k", 1), "type: dns", "type: net", 1)
+	doc = strings.Replace(doc, "            config:\n              only_qname_suffix: [example.com]\n", "", 1)
+	load(t, m, fileDoc)
+	if _, err := m.AddPolicy([]byte(doc)); err != nil {
+		t.Fatal(err)
+	}
+	f := dnsFrame()
+	for _, s := range mocks {
+		s.Push(capture.Frame{Data: f, TS: time.Now().UnixNano(), WireLen: len(f)})
+	}
+	kernel.Store(450)
+	waitFor(t, "the kernel count", func() bool {
+		j, err := m.Metrics("k", false, 0)
+		if err != nil {
+			return false
+		}
+		p := j["k"].(map[string]any)["k-wire-dns"].(map[string]any)["packets"].(map[string]any)
+		return p["filtered"] == uint64(450) && p["events"] == uint64(452)
+	})
 }

@@ -142,6 +142,7 @@ func OpenInput(ctx context.Context, typ string, cfg map[string]any) (Opened, err
 	}
 	var cleanup func()
 	var kernel func() map[string]any
+	var kernelFiltered func() uint64
 	var userFilter func([]byte) bool
 	tryAFXDP := func() ([]capture.Source, error) {
 		socks, prog, err := afxdp.OpenAll(iface, afxdp.Config{Program: afxdp.ProgramOptions{Mode: xdpA}})
@@ -149,6 +150,13 @@ func OpenInput(ctx context.Context, typ string, cfg map[string]any) (Opened, err
 			return nil, err
 		}
 		cleanup = func() { prog.Close() }
+		kernelFiltered = func() uint64 {
+			c, err := prog.Counters()
+			if err != nil {
+				return 0
+			}
+			return c["filtered_out"]
+		}
 		if len(prefilter) > 0 {
 			set := prog.SetPortFilter
 			if prefilterDrop {
@@ -233,6 +241,13 @@ func OpenInput(ctx context.Context, typ string, cfg map[string]any) (Opened, err
 			}
 			return k
 		}
+		kernelFiltered = func() uint64 {
+			c, err := src.Counters()
+			if err != nil {
+				return 0
+			}
+			return c["ingress_filtered_out_packets"] + c["egress_filtered_out_packets"]
+		}
 		if expr != "" {
 			// The pass-through programs filter by port only: the expression
 			// runs in user space.
@@ -309,5 +324,6 @@ func OpenInput(ctx context.Context, typ string, cfg map[string]any) (Opened, err
 	if len(fallbacks) > 0 {
 		info["fallbacks"] = fallbacks
 	}
-	return Opened{Sources: srcs, Hosts: []decode.HostSpec{hosts}, Info: info, Filter: userFilter, Cleanup: cleanup, Kernel: kernel}, nil
+	return Opened{Sources: srcs, Hosts: []decode.HostSpec{hosts}, Info: info, Filter: userFilter, Cleanup: cleanup, Kernel: kernel,
+		KernelFiltered: kernelFiltered}, nil
 }

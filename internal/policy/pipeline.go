@@ -136,6 +136,20 @@ func (p *Pipeline) Tick(ts int64) {
 	p.tick(ts)
 }
 
+// KernelFiltered gives n packets a kernel pre-filter kept from user space
+// to the handlers that count them (net's filtered). Call it for one worker
+// of an input only: the count is the input's, not the worker's.
+func (p *Pipeline) KernelFiltered(ts int64, n uint64) {
+	if n == 0 || !p.started {
+		return
+	}
+	for _, h := range p.all {
+		if k, ok := h.(handler.KernelFilterCounter); ok {
+			k.KernelFiltered(ts, n)
+		}
+	}
+}
+
 // SetCaptureStats records the input's cumulative drop counters, delivered
 // to stats handlers with the next tick.
 func (p *Pipeline) SetCaptureStats(drops, ifDrops uint64) {

@@ -216,3 +216,12 @@ func (h *V1) render(b *bucket, p window.Period) map[string]any {
 func (h *V1) Snapshot(win bool, n int, now int64) (handler.Snap, error) {
 	return handler.SnapshotOf(h.win, h.newBucket, win, n, now, h.render)
 }
+
+// KernelFiltered counts n packets a kernel pre-filter kept from user space
+// as events and filtered (implements handler.KernelFilterCounter).
+func (h *V1) KernelFiltered(ts int64, n uint64) {
+	h.win.Advance(ts)
+	b := h.win.Live()
+	b.events += n
+	b.filtered += n
+}

@@ -191,3 +191,13 @@ func TestShardSnapshotsMerge(t *testing.T) {
 		t.Errorf("window snapshot: %v %v", err, w)
 	}
 }
+
+func TestKernelFiltered(t *testing.T) {
+	h := newV1(t, handler.Options{Name: "n", Periods: 1, Recorded: true})
+	h.Packet(pkt(1e9, decode.DirToHost, decode.L4UDP, "10.0.0.1", "10.0.0.2", 60))
+	h.KernelFiltered(2e9, 450)
+	j, _ := h.Bucket(0, 0)
+	if j["events"] != uint64(451) || j["filtered"] != uint64(450) || j["total"] != uint64(1) || j["udp"] != uint64(1) {
+		t.Fatalf("events %v filtered %v total %v udp %v", j["events"], j["filtered"], j["total"], j["udp"])
+	}
+}
