@@ -6,10 +6,27 @@ import "math"
 // jumps forward.
 const rateMaxGap = 3600
 
+// rateMaxSeries is the most completed seconds a Rate keeps one by one (a
+// day); older ones are folded into a KLL sketch, where merges can no longer
+// add the counts of equal seconds.
+const rateMaxSeries = 86400
+
+// secCount is the count of one completed second.
+type secCount struct {
+	sec int64
+	n   uint64
+}
+
 // Rate turns event timestamps into per-second rates: events are counted
 // per whole second of event time; when time moves to a later second the
 // finished second's count (and a 0 for every empty second skipped, at most
-// 3600 of them) goes into a Quantile.
+// 3600 of them) is recorded, and [Rate.Quantile] summarizes the recorded
+// seconds.
+//
+// Completed seconds are kept as (second, count) pairs, so that [Rate.Merge]
+// adds the counts of the same second: merging the Rates of workers that
+// saw parts of the same traffic gives the rates of the whole, and merging
+// consecutive periods gives their union.
 //
 // The zero value is an empty Rate ready to use. Methods are not safe for
 // concurrent use.
@@ -22,10 +39,14 @@ type rate struct {
 	// single comparison: every timestamp before it counts in the running
 	// second.
 	until   uint64
-	count   uint64 // events in the running second
-	q       Quantile
+	count   uint64     // events in the running second
+	series  []secCount // completed seconds, ascending
+	old     Quantile   // seconds folded out of series (beyond rateMaxSeries)
+	q       Quantile   // built from series and old on demand
+	qValid  bool
 	sec     int64  // the running second (Unix seconds)
 	live    uint64 // count of the last completed second
+	liveSec int64  // that second
 	running bool   // a second is open
 }
 
@@ -99,39 +120,107 @@ func (r *Rate) Close(ts int64) {
 func (r *Rate) Live() uint64 { return r.impl.live }
 
 // Quantile returns the per-second rates seen so far (excluding the
-// running second). The sketch belongs to r: it changes with r.
-func (r *Rate) Quantile() *Quantile { return &r.impl.q }
-
-// Merge adds o's quantile into r and, as pktvisor does, copies o's live
-// value when it is non-zero. The running seconds are not merged.
-func (r *Rate) Merge(o *Rate) {
-	r.impl.q.Merge(&o.impl.q)
-	if o.impl.live != 0 {
-		r.impl.live = o.impl.live
+// running second), built from the recorded seconds when they changed. The
+// sketch belongs to r: it is valid until r changes.
+func (r *Rate) Quantile() *Quantile {
+	s := &r.impl
+	if !s.qValid {
+		s.q.Reset()
+		s.q.Merge(&s.old)
+		for _, c := range s.series {
+			s.q.Update(float64(c.n))
+		}
+		s.qValid = true
 	}
+	return &s.q
 }
 
-// Reset empties r, keeping the quantile's memory.
+// Merge adds o into r: the counts of seconds both recorded are added,
+// other seconds are taken as they are. The live value becomes the sum of
+// the lives of the latest completed second of the two. The running
+// seconds are not merged.
+func (r *Rate) Merge(o *Rate) {
+	s, t := &r.impl, &o.impl
+	if len(t.series) > 0 {
+		merged := make([]secCount, 0, len(s.series)+len(t.series))
+		i, j := 0, 0
+		for i < len(s.series) || j < len(t.series) {
+			switch {
+			case j == len(t.series) || (i < len(s.series) && s.series[i].sec < t.series[j].sec):
+				merged = append(merged, s.series[i])
+				i++
+			case i == len(s.series) || t.series[j].sec < s.series[i].sec:
+				merged = append(merged, t.series[j])
+				j++
+			default:
+				merged = append(merged, secCount{s.series[i].sec, s.series[i].n + t.series[j].n})
+				i++
+				j++
+			}
+		}
+		s.series = merged
+		s.trim()
+	}
+	s.old.Merge(&t.old)
+	switch {
+	case t.liveSec > s.liveSec:
+		s.live, s.liveSec = t.live, t.liveSec
+	case t.liveSec == s.liveSec:
+		s.live += t.live
+	}
+	s.qValid = false
+}
+
+// Reset empties r, keeping its memory.
 func (r *Rate) Reset() {
 	s := &r.impl
 	s.q.Reset()
-	s.sec, s.count, s.live, s.running, s.until = 0, 0, 0, false, 0
+	s.old.Reset()
+	s.series = s.series[:0]
+	s.qValid = false
+	s.sec, s.count, s.live, s.liveSec, s.running, s.until = 0, 0, 0, 0, false, 0
+}
+
+// trim folds the oldest seconds into old when series is over its bound.
+func (s *rate) trim() {
+	if len(s.series) <= rateMaxSeries {
+		return
+	}
+	drop := len(s.series) - rateMaxSeries/2
+	for _, c := range s.series[:drop] {
+		s.old.Update(float64(c.n))
+	}
+	s.series = append(s.series[:0], s.series[drop:]...)
 }
 
 // finish records the running second and the empty seconds before next,
 // which is later than the running second.
 func (s *rate) finish(next int64) {
-	s.q.Update(float64(s.count))
-	s.live = s.count
+	s.record(s.sec, s.count)
+	s.live, s.liveSec = s.count, s.sec
 	s.count = 0
 	gap := next - s.sec - 1
 	if gap <= 0 {
+		s.trim()
 		return
 	}
-	s.live = 0
-	for range min(gap, rateMaxGap) {
-		s.q.Update(0)
+	s.live, s.liveSec = 0, next-1
+	// The last min(gap, rateMaxGap) empty seconds before next.
+	for sec := next - min(gap, rateMaxGap); sec < next; sec++ {
+		s.record(sec, 0)
 	}
+	s.trim()
+}
+
+// record appends a completed second; a second not after the last recorded
+// one (time stepped back across a Close) adds to that entry.
+func (s *rate) record(sec int64, n uint64) {
+	s.qValid = false
+	if k := len(s.series); k > 0 && sec <= s.series[k-1].sec {
+		s.series[k-1].n += n
+		return
+	}
+	s.series = append(s.series, secCount{sec, n})
 }
 
 // unixSecond returns the Unix second holding ts (Unix nanoseconds),

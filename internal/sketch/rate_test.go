@@ -115,38 +115,56 @@ func TestRateCloseThenAdd(t *testing.T) {
 }
 
 func TestRateMergeReset(t *testing.T) {
+	// Two workers' shards of the same traffic: the merged rate is the sum
+	// of their counts for each second, not a mix of their distributions.
 	a, b := NewRate(), NewRate()
 	for s := range int64(10) {
 		a.Add(s*sec, 10)
 		b.Add(s*sec, 20)
 	}
-	b.Close(20 * sec)
-	live := a.Live()
+	a.Close(10 * sec)
+	b.Close(10 * sec)
 	a.Merge(NewRate())
-	if a.Live() != live {
-		t.Fatal("merging a zero live value replaced it")
-	}
 	a.Merge(b)
-	if a.Live() != 0 {
-		// b ended with empty seconds up to 20 s, so its live value is 0
-		// and a keeps its own.
-		if a.Live() != live {
-			t.Fatalf("live %d", a.Live())
-		}
+	q := a.Quantile()
+	if q.N() != 10 || q.Quantile(0.5) != 30 || q.Quantile(0.99) != 30 || a.Live() != 30 {
+		t.Fatalf("shards: n %d p50 %v p99 %v live %d, want 10 seconds of 30, live 30", q.N(), q.Quantile(0.5), q.Quantile(0.99), a.Live())
 	}
+	// A later period: its seconds join, its live value is the latest.
 	c := NewRate()
-	c.Add(0, 7)
-	c.Add(sec, 1)
-	a.Merge(c)
-	if a.Live() != 7 {
-		t.Fatalf("live %d, want 7 from the merged rate", a.Live())
+	for s := int64(10); s < 15; s++ {
+		c.Add(s*sec, 5)
 	}
-	if got := a.Quantile().N(); got != 9+20+1 {
-		t.Fatalf("n %d", got)
+	c.Close(15 * sec)
+	a.Merge(c)
+	q = a.Quantile()
+	if q.N() != 15 || q.Quantile(0.2) != 5 || q.Quantile(0.5) != 30 || a.Live() != 5 {
+		t.Fatalf("window: n %d p20 %v p50 %v live %d", q.N(), q.Quantile(0.2), q.Quantile(0.5), a.Live())
+	}
+	// b is unchanged by the merge.
+	if b.Quantile().Quantile(0.5) != 20 {
+		t.Fatalf("merge changed its argument: %v", b.Quantile().Quantile(0.5))
 	}
 	a.Reset()
 	if a.Live() != 0 || a.Quantile().N() != 0 {
 		t.Fatal("reset left state")
+	}
+}
+
+// TestRateSeriesBound: a Rate keeps at most rateMaxSeries seconds one by
+// one; older ones are folded into a sketch and still count.
+func TestRateSeriesBound(t *testing.T) {
+	r := NewRate()
+	n := int64(rateMaxSeries + 1000)
+	for s := range n {
+		r.Add(s*sec, uint64(s%7))
+	}
+	r.Close(n * sec)
+	if len(r.impl.series) > rateMaxSeries {
+		t.Fatalf("series %d", len(r.impl.series))
+	}
+	if got := r.Quantile().N(); got != uint64(n) {
+		t.Fatalf("n %d, want %d", got, n)
 	}
 }
 
