@@ -53,7 +53,6 @@ type Pipeline struct {
 
 	started  bool
 	lastTS   int64
-	firstTS  int64
 	lastTick int64
 	st       Stats
 
@@ -124,7 +123,6 @@ func (p *Pipeline) sortHandlers() {
 func (p *Pipeline) Tick(ts int64) {
 	if !p.started {
 		p.started = true
-		p.firstTS = ts
 		for _, h := range p.all {
 			h.Start(ts)
 		}
@@ -156,9 +154,6 @@ func (p *Pipeline) SetCaptureStats(drops, ifDrops uint64) {
 	p.osDrops, p.ifDrops = drops, ifDrops
 }
 
-// Handlers returns the handlers the pipeline feeds.
-func (p *Pipeline) Handlers() []handler.Handler { return p.all }
-
 // Stats returns the pipeline's counters.
 func (p *Pipeline) Stats() Stats { return p.st }
 
@@ -183,7 +178,6 @@ func (p *Pipeline) Frame(link decode.LinkType, data []byte, ts int64, wireLen in
 	}
 	if !p.started {
 		p.started = true
-		p.firstTS = ts
 		for _, h := range p.all {
 			h.Start(ts)
 		}
@@ -274,7 +268,6 @@ func (p *Pipeline) Begin(ts int64) {
 		return
 	}
 	p.started = true
-	p.firstTS = ts
 	p.lastTS = ts
 	p.lastTick = ts / 1e9
 	for _, h := range p.all {
@@ -310,6 +303,3 @@ func (p *Pipeline) End() {
 		h.End(ts)
 	}
 }
-
-// Started reports whether a frame was seen; FirstTS and LastTS its range.
-func (p *Pipeline) Started() bool { return p.started }
