@@ -497,8 +497,12 @@ func (l *capLab) checkXDP(t *testing.T, info map[string]any, total int64, qs map
 	if zc, ok := info["zero_copy"].(bool); !ok || zc {
 		t.Errorf("zero_copy = %v, want false (veth has no zero-copy)", info["zero_copy"])
 	}
-	if w := jint(info, "workers"); w != capQueues {
-		t.Errorf("workers = %d, want %d (one AF_XDP socket per RX queue)", w, capQueues)
+	if q := jint(info, "af_xdp_queues"); q != capQueues {
+		t.Errorf("af_xdp_queues = %d, want %d (one AF_XDP socket per RX queue)", q, capQueues)
+	}
+	// The queues' sockets are spread over one worker per CPU.
+	if w, want := jint(info, "workers"), int64(min(capQueues, runtime.NumCPU())); w != want {
+		t.Errorf("workers = %d, want %d (the %d queues over one worker per CPU)", w, want, capQueues)
 	}
 	if p := jint(info, "packets"); p != total {
 		t.Errorf("input packets (sum of the sockets' packets) = %d, want %d", p, total)

@@ -22,7 +22,8 @@ import (
 )
 
 // pcapKeys are the config keys of a pcap input (pktvisor §3.1, plus
-// "workers", the number of AF_PACKET sockets/worker goroutines).
+// "workers", the number of worker goroutines: AF_PACKET sockets, or
+// goroutines the AF_XDP queues are spread over).
 var pcapKeys = []string{"iface", "bpf", "host_spec", "pcap_source", "pcap_file",
 	"tcp_packet_reassembly_cache_limit", "debug", "workers", "prefilter_ports", "prefilter_drop", "xdp_mode", "_internal_tap_name"}
 
@@ -195,11 +196,20 @@ func OpenInput(ctx context.Context, typ string, cfg map[string]any) (Opened, err
 			info["xdp_replaced"] = r
 		}
 		fb := prog.Fallbacks()
-		out := make([]capture.Source, len(socks))
-		for i, s := range socks {
-			out[i] = s
+		for _, s := range socks {
 			fb = append(fb, s.Fallbacks()...)
 		}
+		// One worker per CPU (or the tap's workers), each reading a
+		// group of queues: more workers than CPUs only add wake-ups.
+		out, err := afxdp.Groups(socks, workers)
+		if err != nil {
+			cleanup()
+			for _, s := range socks {
+				s.Close()
+			}
+			return nil, err
+		}
+		info["af_xdp_queues"] = len(socks)
 		info["zero_copy"] = len(socks) > 0 && socks[0].ZeroCopy()
 		if len(fb) > 0 {
 			info["af_xdp_fallbacks"] = fb

@@ -5,6 +5,7 @@ package afxdp
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"runtime"
 	"sync"
@@ -17,7 +18,7 @@ import (
 
 // traffic is the outcome of one run of sendAndReceive.
 type traffic struct {
-	perQueue []uint64 // test frames per socket
+	perQueue []uint64 // test frames per socket (per source)
 	seen     []uint32 // times each sequence number arrived
 	stray    uint64   // frames that are not test frames
 	wrong    uint64   // test frames with a destination port not expected
@@ -31,12 +32,21 @@ type traffic struct {
 // measures lossless delivery rather than ring sizes.
 func sendAndReceive(t testing.TB, tb *testbed, socks []*Socket, n int, ports func(i int) (sport, dport uint16), want func(i int) bool) traffic {
 	t.Helper()
-	return sendAndReceiveWindow(t, tb, socks, n, ports, want, 1024)
+	return sendAndReceiveWindow(t, tb, sources(socks), n, ports, want, 1024)
+}
+
+// sources returns socks as capture sources.
+func sources(socks []*Socket) []capture.Source {
+	out := make([]capture.Source, len(socks))
+	for i, s := range socks {
+		out[i] = s
+	}
+	return out
 }
 
 // sendAndReceiveWindow is sendAndReceive with a given window; with a
 // window of n or more the senders run free and frames may drop.
-func sendAndReceiveWindow(t testing.TB, tb *testbed, socks []*Socket, n int, ports func(i int) (sport, dport uint16), want func(i int) bool, window int64) traffic {
+func sendAndReceiveWindow(t testing.TB, tb *testbed, socks []capture.Source, n int, ports func(i int) (sport, dport uint16), want func(i int) bool, window int64) traffic {
 	t.Helper()
 	res := traffic{perQueue: make([]uint64, len(socks)), seen: make([]uint32, n)}
 	expect := 0
@@ -339,16 +349,87 @@ func TestCloseAndCancel(t *testing.T) {
 	}
 
 	s := socks[1]
+	closeWakesReader(t, s)
+	if _, err := s.Stats(); err != nil {
+		t.Errorf("Stats after Close: %v", err)
+	}
+}
+
+// TestGroups reads the 4 queues through 1 and through 2 groups and checks
+// that 20,000 frames over 512 flows arrive exactly once, that every group
+// delivers, and that the group's counters add up its sockets'.
+func TestGroups(t *testing.T) {
+	for _, groups := range []int{1, 2} {
+		t.Run(fmt.Sprintf("%d", groups), func(t *testing.T) {
+			tb := newTestbed(t)
+			socks, _ := tb.openAll(t, Config{})
+			srcs, err := Groups(socks, groups)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(srcs) != groups {
+				t.Fatalf("Groups made %d sources, want %d", len(srcs), groups)
+			}
+			for _, g := range srcs {
+				if n := len(g.(*Group).Sockets()); n != numQueues/groups {
+					t.Fatalf("group of %d sockets, want %d", n, numQueues/groups)
+				}
+			}
+			const n = 20000
+			ports := func(i int) (uint16, uint16) { return uint16(20000 + i%512), 9999 }
+			res := sendAndReceiveWindow(t, tb, srcs, n, ports, func(int) bool { return true }, 1024)
+			var total uint64
+			for i, c := range res.perQueue {
+				total += c
+				if c == 0 {
+					t.Errorf("group %d received nothing: %v", i, res.perQueue)
+				}
+			}
+			if total != n || res.stray != 0 || res.wrong != 0 {
+				t.Errorf("received %d frames (%d stray, %d wrong), want %d", total, res.stray, res.wrong, n)
+			}
+			for i, c := range res.seen {
+				if c != 1 {
+					t.Fatalf("sequence %d arrived %d times", i, c)
+				}
+			}
+			var sum uint64
+			for _, g := range srcs {
+				st, err := g.Stats()
+				if err != nil {
+					t.Fatal(err)
+				}
+				sum += st.Packets
+			}
+			if sum != n {
+				t.Errorf("group stats: %d packets, want %d", sum, n)
+			}
+			// Close wakes a blocked reader and closes the sockets.
+			g := srcs[0]
+			closeWakesReader(t, g)
+			if !g.(*Group).Sockets()[0].closed.Load() {
+				t.Error("group Close left its sockets open")
+			}
+		})
+	}
+}
+
+// closeWakesReader checks that Close returns a ReadBatch blocked in
+// another goroutine with net.ErrClosed, and that a second Close is a
+// no-op.
+func closeWakesReader(t *testing.T, src capture.Source) {
+	t.Helper()
 	done := make(chan error, 1)
 	go func() {
-		_, err := s.ReadBatch(context.Background(), frames)
+		frames := make([]capture.Frame, 8)
+		var err error
 		for err == nil {
-			_, err = s.ReadBatch(context.Background(), frames)
+			_, err = src.ReadBatch(context.Background(), frames)
 		}
 		done <- err
 	}()
 	time.Sleep(20 * time.Millisecond)
-	if err := s.Close(); err != nil {
+	if err := src.Close(); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -359,10 +440,7 @@ func TestCloseAndCancel(t *testing.T) {
 	case <-time.After(2 * time.Second):
 		t.Fatal("ReadBatch did not return after Close")
 	}
-	if err := s.Close(); err != nil {
+	if err := src.Close(); err != nil {
 		t.Errorf("second Close: %v", err)
-	}
-	if _, err := s.Stats(); err != nil {
-		t.Errorf("Stats after Close: %v", err)
 	}
 }

@@ -22,7 +22,7 @@ func BenchmarkReceive(b *testing.B) {
 			n := max(b.N, 200000)
 			ports := func(i int) (uint16, uint16) { return uint16(20000 + i%512), 9999 }
 			b.ResetTimer()
-			res := sendAndReceiveWindow(b, tb, socks, n, ports, func(int) bool { return true }, int64(n))
+			res := sendAndReceiveWindow(b, tb, sources(socks), n, ports, func(int) bool { return true }, int64(n))
 			b.StopTimer()
 			var total, drops uint64
 			for _, s := range socks {

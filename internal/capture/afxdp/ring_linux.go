@@ -118,3 +118,12 @@ func (r *rxRing) release(n uint32) {
 	r.cached += n
 	atomic.StoreUint32(r.consumer, r.cached)
 }
+
+// coalesceSleep sleeps coalesceNanos as a raw system call: the Go runtime
+// keeps the thread's P instead of handing it off (sysmon retakes the P of
+// a thread blocked in a syscall and then polls every 20 µs; with one CPU
+// for the agent those wake-ups cost more than the sleep saves).
+func coalesceSleep() {
+	ts := unix.Timespec{Nsec: coalesceNanos}
+	unix.RawSyscall(unix.SYS_NANOSLEEP, uintptr(unsafe.Pointer(&ts)), 0, 0)
+}

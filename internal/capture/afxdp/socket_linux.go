@@ -44,10 +44,14 @@ type Socket struct {
 
 	fd   int    // AF_XDP socket
 	efd  int    // eventfd that wakes a blocked poll on Close
-	umem []byte // frames*frameSize bytes, anonymous mapping
-	fill fillRing
-	comp ring
-	rx   rxRing
+	umem []byte // frames*frameSize bytes of umemMap
+	// umemMap is the whole anonymous mapping (umem plus alignment slack).
+	umemMap []byte
+	// hugeUMEM: the UMEM is in transparent huge pages.
+	hugeUMEM bool
+	fill     fillRing
+	comp     ring
+	rx       rxRing
 
 	closed    atomic.Bool
 	closeOnce sync.Once
@@ -57,8 +61,9 @@ type Socket struct {
 	// readMu is held by ReadBatch and by Close while it tears the socket
 	// down; the fields below belong to the reader.
 	readMu  sync.Mutex
-	pending []uint64 // UMEM addresses of the last batch, to recycle
-	pfd     [2]unix.PollFd
+	pending []uint64       // UMEM addresses of the last batch, to recycle
+	pfd     [2]unix.PollFd // the socket, efd
+	self    [1]*Socket
 
 	statsMu sync.Mutex
 	torn    bool // fd closed; last is final
@@ -115,9 +120,7 @@ func Open(cfg Config, prog *Program) (_ *Socket, err error) {
 	}
 	s.ifindex = link.Attrs().Index
 
-	s.umem, err = unix.Mmap(-1, 0, cfg.Frames*cfg.FrameSize, unix.PROT_READ|unix.PROT_WRITE,
-		unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_POPULATE)
-	if err != nil {
+	if err := s.mapUMEM(cfg.Frames * cfg.FrameSize); err != nil {
 		return nil, wrap(fmt.Sprintf("map umem of %d frames of %d bytes", cfg.Frames, cfg.FrameSize), err)
 	}
 	s.pending = make([]uint64, 0, cfg.Frames)
@@ -165,6 +168,7 @@ func Open(cfg Config, prog *Program) (_ *Socket, err error) {
 	}
 	s.pfd[0] = unix.PollFd{Fd: int32(s.fd), Events: unix.POLLIN}
 	s.pfd[1] = unix.PollFd{Fd: int32(s.efd), Events: unix.POLLIN}
+	s.self[0] = s
 	if prog != nil {
 		if err := prog.Register(cfg.Queue, s.fd); err != nil {
 			return nil, fmt.Errorf("open af_xdp on %s queue %d: %w", cfg.Iface, cfg.Queue, err)
@@ -172,6 +176,38 @@ func Open(cfg Config, prog *Program) (_ *Socket, err error) {
 	}
 	return s, nil
 }
+
+// hugePage is the size of a transparent huge page on x86-64 and arm64
+// (4 KiB base pages).
+const hugePage = 2 << 20
+
+// mapUMEM maps size bytes of anonymous memory for the UMEM, aligned to a
+// huge page and advised to use transparent huge pages, then populated.
+// Each received frame lands on its own part of a 4 KiB page, so with base
+// pages every frame costs a TLB miss when it is decoded (and in a virtual
+// machine a two-level page walk); a few huge pages map the whole UMEM.
+// Where THP is off or refused, the mapping stays in base pages.
+func (s *Socket) mapUMEM(size int) error {
+	m, err := unix.Mmap(-1, 0, size+hugePage, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	if err != nil {
+		return err
+	}
+	off := 0
+	if r := int(uintptr(unsafe.Pointer(&m[0])) % hugePage); r != 0 {
+		off = hugePage - r
+	}
+	s.umemMap, s.umem = m, m[off:off+size:off+size]
+	s.hugeUMEM = unix.Madvise(s.umem, unix.MADV_HUGEPAGE) == nil
+	// Populate now (MAP_POPULATE would have faulted before the advice).
+	for i := 0; i < size; i += 4096 {
+		s.umem[i] = 0
+	}
+	return nil
+}
+
+// HugePages reports whether the UMEM was advised to use transparent huge
+// pages (the kernel may still have backed parts with base pages).
+func (s *Socket) HugePages() bool { return s.hugeUMEM }
 
 // setup creates the socket, registers the UMEM, maps the rings, hands
 // every frame to the fill ring and binds with flags. On error it leaves no
@@ -299,42 +335,11 @@ func (s *Socket) ReadBatch(ctx context.Context, frames []capture.Frame) (int, er
 	if len(frames) == 0 {
 		return 0, nil
 	}
-	slept := false
-	for {
-		if err := ctx.Err(); err != nil {
-			return 0, err
-		}
-		avail := s.rx.available()
-		if avail > 0 && (slept || int(avail) >= min(len(frames), coalesceMax)) {
-			return s.take(frames, avail), nil
-		}
-		if !slept {
-			// Less than a batch waiting: give the ring coalesceNanos to
-			// fill instead of waking per frame (TPACKET_V3 hands over a
-			// block at a time). Under load this is the only syscall per
-			// batch; poll below only runs once the ring stays empty.
-			slept = true
-			unix.Nanosleep(&unix.Timespec{Nsec: coalesceNanos}, nil)
-			continue
-		}
-		slept = false
-		n, err := unix.Poll(s.pfd[:], s.timeoutMs)
-		if err != nil {
-			if errors.Is(err, unix.EINTR) {
-				continue
-			}
-			return 0, fmt.Errorf("read af_xdp on %s queue %d: poll: %w", s.iface, s.queue, err)
-		}
-		if s.pfd[1].Revents != 0 || s.closed.Load() {
-			return 0, s.errClosed()
-		}
-		if n == 0 && s.rx.available() == 0 {
-			return 0, nil // heartbeat
-		}
-		if s.pfd[0].Revents&(unix.POLLERR|unix.POLLNVAL) != 0 {
-			return 0, fmt.Errorf("read af_xdp on %s queue %d: socket error (poll events %#x)", s.iface, s.queue, s.pfd[0].Revents)
-		}
+	ready, err := waitReady(ctx, s.self[:], min(len(frames), coalesceMax), s.pfd[:], s.timeoutMs, &s.closed)
+	if !ready {
+		return 0, err
 	}
+	return s.take(frames, s.rx.available()), nil
 }
 
 // take moves up to len(frames) of the avail ready descriptors into frames.
@@ -413,11 +418,11 @@ func (s *Socket) Close() error {
 		if err := s.teardownSocket(); err != nil {
 			errs = append(errs, err)
 		}
-		if s.umem != nil {
-			if err := unix.Munmap(s.umem); err != nil {
+		if s.umemMap != nil {
+			if err := unix.Munmap(s.umemMap); err != nil {
 				errs = append(errs, fmt.Errorf("unmap umem: %w", err))
 			}
-			s.umem = nil
+			s.umem, s.umemMap = nil, nil
 		}
 		s.pending = nil
 		if s.efd >= 0 {
