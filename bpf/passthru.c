@@ -18,34 +18,29 @@
 // step.
 
 #include <linux/bpf.h>
-#include <linux/if_ether.h>
-#include <linux/in.h>
-#include <linux/ip.h>
-#include <linux/ipv6.h>
 #include <linux/pkt_cls.h>
-#include <linux/tcp.h>
-#include <linux/udp.h>
-#include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
+
+static __always_inline void count_class(__u32 dir, __u32 class, __u64 len);
+
+#include "parse.h"
 
 char __license[] SEC("license") = "Dual MIT/GPL";
 
 // passthru_class indexes the counters map within one direction: the
 // entry of (direction, class) is direction * PASSTHRU_CLASSES + class.
-// Every frame is counted once in an L3 class (when its Ethernet header is
-// complete) and, when it is IP, once in an L4 class (when its L4 header is
-// complete); truncated or invalid headers count in PARSE_ERRORS. Every
-// frame is then counted in exactly one of CAPTURED, RINGBUF_FULL and
-// FILTERED_OUT. Bytes are wire lengths (all fragments of a multi-buffer
-// XDP frame, skb->len on TC).
+// Every frame is counted in the classes of parse.h (once in an L3 and,
+// when it is IP, once in an L4 class, or in PARSE_ERRORS), then in
+// exactly one of CAPTURED, RINGBUF_FULL and FILTERED_OUT. Bytes are wire
+// lengths (all fragments of a multi-buffer XDP frame, skb->len on TC).
 enum passthru_class {
-	CLASS_IPV4 = 0,
-	CLASS_IPV6 = 1,
-	CLASS_OTHER_L3 = 2,
-	CLASS_TCP = 3,
-	CLASS_UDP = 4,
-	CLASS_OTHER_L4 = 5,
-	CLASS_PARSE_ERRORS = 6,
+	CLASS_IPV4 = L34_IPV4,
+	CLASS_IPV6 = L34_IPV6,
+	CLASS_OTHER_L3 = L34_OTHER_L3,
+	CLASS_TCP = L34_TCP,
+	CLASS_UDP = L34_UDP,
+	CLASS_OTHER_L4 = L34_OTHER_L4,
+	CLASS_PARSE_ERRORS = L34_PARSE_ERRORS,
 	CLASS_CAPTURED = 7,     // a record went into the ring buffer
 	CLASS_RINGBUF_FULL = 8, // the ring buffer had no room: record lost
 	CLASS_FILTERED_OUT = 9, // no port of the pre-filter: no record
@@ -56,11 +51,6 @@ enum direction {
 	DIR_INGRESS = 0,
 	DIR_EGRESS = 1,
 	DIRECTIONS = 2,
-};
-
-struct counter {
-	__u64 packets;
-	__u64 bytes;
 };
 
 enum config_flags {
@@ -85,8 +75,6 @@ struct record_hdr {
 };
 
 #define MAX_SNAPLEN 512
-#define MAX_PORTS 1024
-#define MAX_VLAN_TAGS 2
 #define RINGBUF_SIZE (8 << 20)
 // WAKEUP_BYTES: records are submitted without waking the reader until this
 // much data waits in the ring buffer, so one wake-up serves hundreds of
@@ -96,10 +84,6 @@ struct record_hdr {
 // its headers: Ethernet, two VLAN tags, IPv4 with options (or IPv6) and
 // a TCP header.
 #define PARSE_LEN (14 + 2 * 4 + 60 + 20)
-
-#ifndef ETH_P_8021AD
-#define ETH_P_8021AD 0x88A8
-#endif
 
 // scratch_buf is where a record is assembled before bpf_ringbuf_output:
 // a reservation must have a constant size, the output call takes the
@@ -147,11 +131,6 @@ struct {
 	__uint(max_entries, RINGBUF_SIZE);
 } events SEC(".maps");
 
-struct vlan_tag {
-	__be16 tci;
-	__be16 proto;
-};
-
 static __always_inline void count(__u32 dir, __u32 class, __u64 len)
 {
 	__u32 key = dir * PASSTHRU_CLASSES + class;
@@ -162,101 +141,9 @@ static __always_inline void count(__u32 dir, __u32 class, __u64 len)
 	}
 }
 
-// parse_l4 reads the ports of a UDP or TCP header at l4 and counts the L4
-// class. It returns 1 when the frame has ports.
-static __always_inline int parse_l4(void *l4, void *data_end, __u8 proto, __u32 dir,
-				    __u64 len, __u16 *sport, __u16 *dport)
+static __always_inline void count_class(__u32 dir, __u32 class, __u64 len)
 {
-	if (proto == IPPROTO_UDP) {
-		struct udphdr *udp = l4;
-		if ((void *)(udp + 1) > data_end) {
-			count(dir, CLASS_PARSE_ERRORS, len);
-			return 0;
-		}
-		count(dir, CLASS_UDP, len);
-		*sport = bpf_ntohs(udp->source);
-		*dport = bpf_ntohs(udp->dest);
-		return 1;
-	}
-	if (proto == IPPROTO_TCP) {
-		struct tcphdr *tcp = l4;
-		if ((void *)(tcp + 1) > data_end) {
-			count(dir, CLASS_PARSE_ERRORS, len);
-			return 0;
-		}
-		count(dir, CLASS_TCP, len);
-		*sport = bpf_ntohs(tcp->source);
-		*dport = bpf_ntohs(tcp->dest);
-		return 1;
-	}
-	count(dir, CLASS_OTHER_L4, len);
-	return 0;
-}
-
-// classify counts the classes of the frame in [data, data_end) and
-// returns 1 with its ports set when it is TCP or UDP with a complete L4
-// header. It is xdp_capture.c's classify over plain pointers, so the XDP
-// and the TC program share it.
-static __always_inline int classify(void *data, void *data_end, __u32 dir, __u64 len,
-				    __u16 *sport, __u16 *dport)
-{
-	struct ethhdr *eth = data;
-	if ((void *)(eth + 1) > data_end) {
-		count(dir, CLASS_PARSE_ERRORS, len);
-		return 0;
-	}
-	__u16 proto = eth->h_proto;
-	void *l3 = eth + 1;
-
-#pragma unroll
-	for (int i = 0; i < MAX_VLAN_TAGS; i++) {
-		if (proto != bpf_htons(ETH_P_8021Q) && proto != bpf_htons(ETH_P_8021AD))
-			break;
-		struct vlan_tag *tag = l3;
-		if ((void *)(tag + 1) > data_end) {
-			count(dir, CLASS_PARSE_ERRORS, len);
-			return 0;
-		}
-		proto = tag->proto;
-		l3 = tag + 1;
-	}
-
-	if (proto == bpf_htons(ETH_P_IP)) {
-		count(dir, CLASS_IPV4, len);
-		struct iphdr *ip = l3;
-		if ((void *)(ip + 1) > data_end || ip->ihl < 5) {
-			count(dir, CLASS_PARSE_ERRORS, len);
-			return 0;
-		}
-		void *l4 = (void *)ip + ip->ihl * 4;
-		if (l4 > data_end) {
-			count(dir, CLASS_PARSE_ERRORS, len);
-			return 0;
-		}
-		// A non-first fragment carries no L4 header.
-		if (ip->frag_off & bpf_htons(0x1fff)) {
-			count(dir, CLASS_OTHER_L4, len);
-			return 0;
-		}
-		return parse_l4(l4, data_end, ip->protocol, dir, len, sport, dport);
-	}
-	if (proto == bpf_htons(ETH_P_IPV6)) {
-		count(dir, CLASS_IPV6, len);
-		struct ipv6hdr *ip6 = l3;
-		if ((void *)(ip6 + 1) > data_end) {
-			count(dir, CLASS_PARSE_ERRORS, len);
-			return 0;
-		}
-		// Extension headers are not walked (as in xdp_capture.c).
-		__u8 next = ip6->nexthdr;
-		if (next != IPPROTO_TCP && next != IPPROTO_UDP) {
-			count(dir, CLASS_OTHER_L4, len);
-			return 0;
-		}
-		return parse_l4(ip6 + 1, data_end, next, dir, len, sport, dport);
-	}
-	count(dir, CLASS_OTHER_L3, len);
-	return 0;
+	count(dir, class, len);
 }
 
 // selected applies the port pre-filter and returns the snaplen to use,

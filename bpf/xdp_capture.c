@@ -10,42 +10,33 @@
 // bpf/counters.go; TestSpec and TestClassify keep the two in step.
 
 #include <linux/bpf.h>
-#include <linux/if_ether.h>
-#include <linux/in.h>
-#include <linux/ip.h>
-#include <linux/ipv6.h>
-#include <linux/tcp.h>
-#include <linux/udp.h>
-#include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
+
+static __always_inline void count_class(__u32 dir, __u32 class, __u64 len);
+
+#include "parse.h"
 
 char __license[] SEC("license") = "Dual MIT/GPL";
 
-// counter_class indexes the counters map. Every frame is counted once in
-// an L3 class (when its Ethernet header is complete) and, when it is IP,
-// once in an L4 class (when its L4 header is complete); truncated or
-// invalid headers count in COUNTER_PARSE_ERRORS. Every frame is then
-// counted in exactly one of FILTERED_OUT, REDIRECTED and REDIRECT_FAILED.
+// counter_class indexes the counters map: the classes of parse.h, each
+// frame once in an L3 and (IP) once in an L4 class or in PARSE_ERRORS,
+// then in exactly one of FILTERED_OUT, REDIRECTED and REDIRECT_FAILED.
 enum counter_class {
-	COUNTER_IPV4 = 0,
-	COUNTER_IPV6 = 1,
-	COUNTER_OTHER_L3 = 2,
-	COUNTER_TCP = 3,
-	COUNTER_UDP = 4,
-	COUNTER_OTHER_L4 = 5,
-	COUNTER_PARSE_ERRORS = 6,
+	COUNTER_IPV4 = L34_IPV4,
+	COUNTER_IPV6 = L34_IPV6,
+	COUNTER_OTHER_L3 = L34_OTHER_L3,
+	COUNTER_TCP = L34_TCP,
+	COUNTER_UDP = L34_UDP,
+	COUNTER_OTHER_L4 = L34_OTHER_L4,
+	COUNTER_PARSE_ERRORS = L34_PARSE_ERRORS,
 	COUNTER_REDIRECTED = 7,
 	COUNTER_REDIRECT_FAILED = 8,
 	COUNTER_FILTERED_OUT = 9,
 	COUNTER_MAX = 10,
 };
 
-// counter is one class's per-CPU tally; bytes are frame lengths (the
+// Counter bytes (struct counter of parse.h) are frame lengths (the
 // linear part the program sees, data_end - data).
-struct counter {
-	__u64 packets;
-	__u64 bytes;
-};
 
 // config_flags are the bits of struct config.flags.
 enum config_flags {
@@ -58,12 +49,6 @@ struct config {
 };
 
 #define MAX_QUEUES 64
-#define MAX_PORTS 1024
-#define MAX_VLAN_TAGS 2
-
-#ifndef ETH_P_8021AD
-#define ETH_P_8021AD 0x88A8
-#endif
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -96,11 +81,6 @@ struct {
 	__uint(max_entries, MAX_QUEUES);
 } xsks SEC(".maps");
 
-struct vlan_tag {
-	__be16 tci;
-	__be16 proto;
-};
-
 static __always_inline void count(__u32 class, __u64 len)
 {
 	struct counter *c = bpf_map_lookup_elem(&counters, &class);
@@ -110,110 +90,19 @@ static __always_inline void count(__u32 class, __u64 len)
 	}
 }
 
-// parse_l4 reads the ports of a UDP or TCP header at l4 and counts the L4
-// class. It returns 1 when the frame has ports.
-static __always_inline int parse_l4(void *l4, void *data_end, __u8 proto, __u64 len,
-				    __u16 *sport, __u16 *dport)
+static __always_inline void count_class(__u32 dir, __u32 class, __u64 len)
 {
-	if (proto == IPPROTO_UDP) {
-		struct udphdr *udp = l4;
-		if ((void *)(udp + 1) > data_end) {
-			count(COUNTER_PARSE_ERRORS, len);
-			return 0;
-		}
-		count(COUNTER_UDP, len);
-		*sport = bpf_ntohs(udp->source);
-		*dport = bpf_ntohs(udp->dest);
-		return 1;
-	}
-	if (proto == IPPROTO_TCP) {
-		struct tcphdr *tcp = l4;
-		if ((void *)(tcp + 1) > data_end) {
-			count(COUNTER_PARSE_ERRORS, len);
-			return 0;
-		}
-		count(COUNTER_TCP, len);
-		*sport = bpf_ntohs(tcp->source);
-		*dport = bpf_ntohs(tcp->dest);
-		return 1;
-	}
-	count(COUNTER_OTHER_L4, len);
-	return 0;
-}
-
-// classify counts the frame's classes and returns 1 with its ports set
-// when it is TCP or UDP with a complete L4 header.
-static __always_inline int classify(struct xdp_md *ctx, __u64 len, __u16 *sport, __u16 *dport)
-{
-	void *data = (void *)(long)ctx->data;
-	void *data_end = (void *)(long)ctx->data_end;
-
-	struct ethhdr *eth = data;
-	if ((void *)(eth + 1) > data_end) {
-		count(COUNTER_PARSE_ERRORS, len);
-		return 0;
-	}
-	__u16 proto = eth->h_proto;
-	void *l3 = eth + 1;
-
-#pragma unroll
-	for (int i = 0; i < MAX_VLAN_TAGS; i++) {
-		if (proto != bpf_htons(ETH_P_8021Q) && proto != bpf_htons(ETH_P_8021AD))
-			break;
-		struct vlan_tag *tag = l3;
-		if ((void *)(tag + 1) > data_end) {
-			count(COUNTER_PARSE_ERRORS, len);
-			return 0;
-		}
-		proto = tag->proto;
-		l3 = tag + 1;
-	}
-
-	if (proto == bpf_htons(ETH_P_IP)) {
-		count(COUNTER_IPV4, len);
-		struct iphdr *ip = l3;
-		if ((void *)(ip + 1) > data_end || ip->ihl < 5) {
-			count(COUNTER_PARSE_ERRORS, len);
-			return 0;
-		}
-		void *l4 = (void *)ip + ip->ihl * 4;
-		if (l4 > data_end) {
-			count(COUNTER_PARSE_ERRORS, len);
-			return 0;
-		}
-		// A non-first fragment carries no L4 header.
-		if (ip->frag_off & bpf_htons(0x1fff)) {
-			count(COUNTER_OTHER_L4, len);
-			return 0;
-		}
-		return parse_l4(l4, data_end, ip->protocol, len, sport, dport);
-	}
-	if (proto == bpf_htons(ETH_P_IPV6)) {
-		count(COUNTER_IPV6, len);
-		struct ipv6hdr *ip6 = l3;
-		if ((void *)(ip6 + 1) > data_end) {
-			count(COUNTER_PARSE_ERRORS, len);
-			return 0;
-		}
-		// Extension headers are not walked: only TCP or UDP directly
-		// after the fixed header is classified as such.
-		__u8 next = ip6->nexthdr;
-		if (next != IPPROTO_TCP && next != IPPROTO_UDP) {
-			count(COUNTER_OTHER_L4, len);
-			return 0;
-		}
-		return parse_l4(ip6 + 1, data_end, next, len, sport, dport);
-	}
-	count(COUNTER_OTHER_L3, len);
-	return 0;
+	count(class, len);
 }
 
 SEC("xdp")
 int xdp_capture(struct xdp_md *ctx)
 {
-	__u64 len = ctx->data_end - ctx->data;
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u64 len = data_end - data;
 	__u16 sport = 0, dport = 0;
-	int has_ports = classify(ctx, len, &sport, &dport);
+	int has_ports = classify(data, data_end, 0, len, &sport, &dport);
 
 	__u32 zero = 0;
 	struct config *cfg = bpf_map_lookup_elem(&config, &zero);
