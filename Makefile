@@ -7,7 +7,7 @@ PROGRAMS  := pktvisor-reader pktvisord
 FUZZTIME  ?= 5s
 DEMO_PCAP := testdata/captures/dns_udp_tcp_random.pcap
 
-.PHONY: all deps build test vet unit race vagrant-validate fuzz bench bench-scripts generate demo clean
+.PHONY: all deps build test vet unit race vagrant-validate fuzz bench bench-scripts generate pgo demo clean
 
 all: build
 
@@ -52,6 +52,11 @@ bench-scripts: build
 
 generate:
 	$(GO) generate ./...
+
+# Refresh cmd/*/default.pgo, the CPU profiles go build optimizes the
+# commands with (profile-guided optimization).
+pgo:
+	./scripts/pgo.sh
 
 demo: build
 	./$(BIN)/pktvisor-reader -H 192.168.0.0/24 --periods 1 $(DEMO_PCAP)

@@ -4,6 +4,12 @@
 # machine, and prints the ratios. Needs: go, tshark, /usr/bin/time.
 #
 #   scripts/bench/reader.sh [PACKETS]     (default 2,000,000)
+#
+# It also compares the reader with BenchmarkPipeline (decode + net + dns +
+# dhcp over testdata/captures/dns_udp_tcp_random.pcap from memory, one
+# core) in PAIRS (default 7) back-to-back pairs, because this kind of
+# machine changes speed by up to 1.5x from minute to minute: each pair's
+# ratio is taken in one phase, and the median ratio is printed.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 N=${1:-2000000}
@@ -12,6 +18,7 @@ mkdir -p "$DIR" bin
 CAP="$DIR/dns-$N.pcap"
 
 go build -o bin/ ./cmd/pktvisor-reader
+go test -c -o bin/policy.test ./internal/policy/
 [[ -s "$CAP" ]] || go run ./scripts/bench/gencap -n "$N" -o "$CAP"
 bytes=$(stat -c %s "$CAP")
 echo "capture: $CAP ($N packets, $bytes bytes)"
@@ -41,3 +48,17 @@ awk -v r="$T_pktvisor" -v t="$T_tshark" -v f="$T_io_floor" 'BEGIN {
   printf "pktvisor-reader vs tshark:     %.1fx faster\n", t / r
   printf "pktvisor-reader vs read floor: %.1fx the time of cat\n", r / (f > 0 ? f : 0.001)
 }'
+
+# Paired ratio: reader wall time per packet / BenchmarkPipeline ns per packet.
+PAIRS=${PAIRS:-7}
+ratios=()
+for _ in $(seq "$PAIRS"); do
+  b=$( (cd internal/policy && ../../bin/policy.test -test.run='^$' -test.bench='^BenchmarkPipeline$' \
+      -test.benchtime=2000000x -test.cpu 1) | awk '/^BenchmarkPipeline/ {print $3}')
+  /usr/bin/time -f "%e" -o "$DIR/time.out" bin/pktvisor-reader -H 10.1.0.0/16 "$CAP" >/dev/null 2>"$DIR/pktvisor.err"
+  r=$(awk -v n="$N" '{print $1 * 1e9 / n}' "$DIR/time.out")
+  ratios+=("$(awk -v r="$r" -v b="$b" 'BEGIN {printf "%.2f", r / b}')")
+  printf 'pair: BenchmarkPipeline %6.1f ns/packet, pktvisor-reader %6.1f ns/packet, ratio %s\n' "$b" "$r" "${ratios[-1]}"
+done
+printf '%s\n' "${ratios[@]}" | sort -n | awk '{a[NR] = $1} END {
+  printf "pktvisor-reader vs BenchmarkPipeline: median ratio %.2f over %d pairs (min %.2f, max %.2f)\n", a[int((NR + 1) / 2)], NR, a[1], a[NR] }'
