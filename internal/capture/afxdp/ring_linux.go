@@ -110,9 +110,6 @@ func (r *rxRing) available() uint32 {
 	return atomic.LoadUint32(r.producer) - r.cached
 }
 
-// desc returns the i-th descriptor after the consumer index.
-func (r *rxRing) desc(i uint32) unix.XDPDesc { return r.descs[(r.cached+i)&r.mask] }
-
 // release consumes n descriptors, giving their slots back to the kernel.
 func (r *rxRing) release(n uint32) {
 	r.cached += n

@@ -344,15 +344,23 @@ func (s *Socket) ReadBatch(ctx context.Context, frames []capture.Frame) (int, er
 
 // take moves up to len(frames) of the avail ready descriptors into frames.
 func (s *Socket) take(frames []capture.Frame, avail uint32) int {
-	n := min(int(avail), len(frames), cap(s.pending)-len(s.pending))
+	p := len(s.pending)
+	n := min(int(avail), len(frames), cap(s.pending)-p)
 	ts := time.Now().UnixNano()
 	mask := ^uint64(s.frameSize - 1)
-	for i := range n {
-		d := s.rx.desc(uint32(i))
-		end := d.Addr + uint64(d.Len)
-		frames[i] = capture.Frame{Data: s.umem[d.Addr:end:end], TS: ts, WireLen: int(d.Len)}
-		s.pending = append(s.pending, d.Addr&mask)
+	umem, descs, rmask, c := s.umem, s.rx.descs, s.rx.mask, s.rx.cached
+	pend := s.pending[p : p+n]
+	frames = frames[:n]
+	for i := range frames {
+		d := &descs[(c+uint32(i))&rmask]
+		addr, end := d.Addr, d.Addr+uint64(d.Len)
+		f := &frames[i]
+		f.Data = umem[addr:end:end]
+		f.TS = ts
+		f.WireLen = int(d.Len)
+		pend[i] = addr & mask
 	}
+	s.pending = s.pending[:p+n]
 	s.rx.release(uint32(n))
 	s.packets.Add(uint64(n))
 	return n
