@@ -44,6 +44,20 @@ func (r *Reader) readPcapHeader(magic uint32) error {
 // captured length, original length) followed by the captured bytes.
 func (r *Reader) nextPcap(rec *Record) error {
 	start := r.off
+	// Fast path: a valid record already whole in the buffer.
+	if h := r.buf[r.rpos:r.wpos]; len(h) >= pcapRecordHeaderLen {
+		capLen, wireLen := r.u32(h[8:]), r.u32(h[12:])
+		if n := pcapRecordHeaderLen + int(capLen); capLen <= MaxCapLen && capLen <= wireLen && n <= len(h) {
+			rec.TS = int64(r.u32(h[0:]))*1e9 + int64(r.u32(h[4:]))*r.fracMul
+			rec.CapLen = int(capLen)
+			rec.WireLen = int(wireLen)
+			rec.LinkType = r.linkType
+			rec.Data = h[pcapRecordHeaderLen:n:n]
+			rec.Offset = start
+			r.consume(n)
+			return nil
+		}
+	}
 	h, err := r.fill(pcapRecordHeaderLen)
 	if len(h) < pcapRecordHeaderLen {
 		if len(h) == 0 && err == io.EOF {
