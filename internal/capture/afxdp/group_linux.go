@@ -38,7 +38,6 @@ type Group struct {
 	mu   sync.Mutex // held by ReadBatch and by Close while it closes the sockets
 	pfd  []unix.PollFd
 	next int // socket the next batch starts with
-	last int // frames of the last batch
 	wait int // poll timeout, ms
 }
 
@@ -80,14 +79,11 @@ func (g *Group) ReadBatch(ctx context.Context, frames []capture.Frame) (int, err
 	if len(frames) == 0 {
 		return 0, nil
 	}
-	want := min(len(frames), coalesceMax)
-	ready, err := waitReady(ctx, g.socks, want, g.pfd, g.wait, &g.closed, 2*g.last >= want)
+	ready, err := waitReady(ctx, g.socks, min(len(frames), coalesceMax), g.pfd, g.wait, &g.closed)
 	if !ready {
-		g.last = 0
 		return 0, err
 	}
-	g.last = g.take(frames)
-	return g.last, nil
+	return g.take(frames), nil
 }
 
 // waitReady waits until socks have frames to read: at once when want
@@ -95,9 +91,8 @@ func (g *Group) ReadBatch(ctx context.Context, frames []capture.Frame) (int, err
 // until poll reports one. pfd holds one entry per socket and last the
 // eventfd that Close writes. It returns false and a nil error after
 // timeoutMs without frames (a heartbeat); errors are ctx's, one wrapping
-// [net.ErrClosed] once closed is set, or poll's. busy says the reader's
-// last batch was at least half full (see coalesceSleep).
-func waitReady(ctx context.Context, socks []*Socket, want int, pfd []unix.PollFd, timeoutMs int, closed *atomic.Bool, busy bool) (bool, error) {
+// [net.ErrClosed] once closed is set, or poll's.
+func waitReady(ctx context.Context, socks []*Socket, want int, pfd []unix.PollFd, timeoutMs int, closed *atomic.Bool) (bool, error) {
 	iface := socks[0].iface
 	where := func() string {
 		if len(socks) == 1 {
@@ -119,7 +114,7 @@ func waitReady(ctx context.Context, socks []*Socket, want int, pfd []unix.PollFd
 			// block at a time). Under load this is the only syscall per
 			// batch; poll below only runs once the rings stay empty.
 			slept = true
-			coalesceSleep(busy)
+			coalesceSleep()
 			continue
 		}
 		slept = false

@@ -64,7 +64,6 @@ type Socket struct {
 	pending []uint64       // UMEM addresses of the last batch, to recycle
 	pfd     [2]unix.PollFd // the socket, efd
 	self    [1]*Socket
-	lastN   int // frames of the last batch
 
 	statsMu sync.Mutex
 	torn    bool // fd closed; last is final
@@ -336,14 +335,11 @@ func (s *Socket) ReadBatch(ctx context.Context, frames []capture.Frame) (int, er
 	if len(frames) == 0 {
 		return 0, nil
 	}
-	want := min(len(frames), coalesceMax)
-	ready, err := waitReady(ctx, s.self[:], want, s.pfd[:], s.timeoutMs, &s.closed, 2*s.lastN >= want)
+	ready, err := waitReady(ctx, s.self[:], min(len(frames), coalesceMax), s.pfd[:], s.timeoutMs, &s.closed)
 	if !ready {
-		s.lastN = 0
 		return 0, err
 	}
-	s.lastN = s.take(frames, s.rx.available())
-	return s.lastN, nil
+	return s.take(frames, s.rx.available()), nil
 }
 
 // take moves up to len(frames) of the avail ready descriptors into frames.
