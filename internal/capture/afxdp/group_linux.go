@@ -114,7 +114,7 @@ func waitReady(ctx context.Context, socks []*Socket, want int, pfd []unix.PollFd
 			// block at a time). Under load this is the only syscall per
 			// batch; poll below only runs once the rings stay empty.
 			slept = true
-			coalesceSleep()
+			capture.CoalesceSleep(coalesceNanos)
 			continue
 		}
 		slept = false

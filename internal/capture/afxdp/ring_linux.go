@@ -115,17 +115,3 @@ func (r *rxRing) release(n uint32) {
 	r.cached += n
 	atomic.StoreUint32(r.consumer, r.cached)
 }
-
-// coalesceSleep sleeps coalesceNanos in a raw system call, so the Go
-// runtime keeps the thread's P: otherwise sysmon retakes the P of a thread
-// blocked in a syscall and then wakes every 20 µs for a while, which with
-// one CPU for the agent cost more than the sleep saved (0.22 vs 0.16 s of
-// agent CPU per million packets, and as much with time.Sleep). To the
-// scheduler the worker then looks busy, as it is under load: other
-// goroutines on its P wait for Go's preemption (10 ms), as they would
-// behind a worker decoding without pause. Giving the agent one P more
-// than it has CPUs instead cost more than it saved.
-func coalesceSleep() {
-	ts := unix.Timespec{Nsec: coalesceNanos}
-	unix.RawSyscall(unix.SYS_NANOSLEEP, uintptr(unsafe.Pointer(&ts)), 0, 0)
-}

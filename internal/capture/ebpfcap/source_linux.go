@@ -250,6 +250,14 @@ func (s *Source) ReadBatch(ctx context.Context, frames []capture.Frame) (int, er
 // the wait; ReadBatch then returns an error wrapping [net.ErrClosed].
 // After the first call, ReadBatch does not allocate unless a later call
 // has more frames than any before.
+// Wake-up coalescing of ReadBatchDir: with less than a batch of records
+// (at minRecordBytes each: ring buffer header, record header, a 60-byte
+// frame) in the ring, it first sleeps coalesceWait.
+const (
+	minRecordBytes = 96
+	coalesceWait   = 2 * time.Millisecond
+)
+
 func (s *Source) ReadBatchDir(ctx context.Context, frames []capture.Frame, dirs []Direction) (int, error) {
 	s.readMu.Lock()
 	defer s.readMu.Unlock()
@@ -267,6 +275,11 @@ func (s *Source) ReadBatchDir(ctx context.Context, frames []capture.Frame, dirs 
 		return 0, err
 	}
 	s.grow(limit)
+	if s.rd.AvailableBytes() < limit*minRecordBytes {
+		// Less than a batch waiting: give the ring coalesceWait to fill,
+		// so that one wake-up serves a batch instead of a few records.
+		capture.CoalesceSleep(coalesceWait)
+	}
 	now := time.Now()
 	if now.Sub(s.offsetAt) >= offsetRefresh {
 		s.offset, s.offsetAt = bootOffset(), now
