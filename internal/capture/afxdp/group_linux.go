@@ -19,10 +19,10 @@ var _ capture.Source = (*Group)(nil)
 
 // Group reads several sockets (typically the receive queues of one
 // interface) from one goroutine: one wait covers all of them, and a batch
-// takes frames from each in turn. An interface has more queues than the
-// machine has CPUs to spare for capture, and a goroutine per queue then
-// costs a wake-up (and, with the Go scheduler, a thread hand-off) per
-// queue instead of one per batch.
+// takes frames from each in turn. When an interface has more queues than
+// the machine has CPUs for capture, a goroutine per queue costs a wake-up
+// (and, with the Go scheduler, a thread hand-off) per queue where a group
+// costs one per batch.
 //
 // The Group owns its sockets: [Group.Close] closes them, and they must not
 // be read directly. [Socket.Stats] and [Socket.XDPStats] stay usable.
