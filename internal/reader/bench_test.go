@@ -8,8 +8,8 @@ import (
 	"testing"
 )
 
-// BenchEnv names a capture file for BenchmarkRun (scripts/bench/reader.sh
-// and scripts/pgo.sh generate one with scripts/bench/gencap).
+// BenchEnv names a capture file for BenchmarkRun (scripts/pgo.sh generates
+// one with scripts/bench/gencap).
 const BenchEnv = "PKTVISOR_BENCH_PCAP"
 
 // BenchmarkRun runs the whole reader (file reading, the worker per CPU,

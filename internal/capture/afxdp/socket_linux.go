@@ -47,11 +47,9 @@ type Socket struct {
 	umem []byte // frames*frameSize bytes of umemMap
 	// umemMap is the whole anonymous mapping (umem plus alignment slack).
 	umemMap []byte
-	// hugeUMEM: the UMEM is in transparent huge pages.
-	hugeUMEM bool
-	fill     fillRing
-	comp     ring
-	rx       rxRing
+	fill    fillRing
+	comp    ring
+	rx      rxRing
 
 	closed    atomic.Bool
 	closeOnce sync.Once
@@ -197,17 +195,13 @@ func (s *Socket) mapUMEM(size int) error {
 		off = hugePage - r
 	}
 	s.umemMap, s.umem = m, m[off:off+size:off+size]
-	s.hugeUMEM = unix.Madvise(s.umem, unix.MADV_HUGEPAGE) == nil
+	_ = unix.Madvise(s.umem, unix.MADV_HUGEPAGE) // refused: base pages
 	// Populate now (MAP_POPULATE would have faulted before the advice).
 	for i := 0; i < size; i += 4096 {
 		s.umem[i] = 0
 	}
 	return nil
 }
-
-// HugePages reports whether the UMEM was advised to use transparent huge
-// pages (the kernel may still have backed parts with base pages).
-func (s *Socket) HugePages() bool { return s.hugeUMEM }
 
 // setup creates the socket, registers the UMEM, maps the rings, hands
 // every frame to the fill ring and binds with flags. On error it leaves no
