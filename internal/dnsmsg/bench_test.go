@@ -1,6 +1,7 @@
 package dnsmsg
 
 import (
+	"strings"
 	"testing"
 )
 
@@ -98,5 +99,26 @@ func BenchmarkQTypeName(b *testing.B) {
 		if QTypeName(65) == "" {
 			b.Fatal("no name")
 		}
+	}
+}
+
+// BenchmarkReadName decodes question names: short labels as in generated
+// load, and a mixed-case name with labels longer than 8 bytes.
+func BenchmarkReadName(b *testing.B) {
+	for _, name := range []string{"h64442.s32.zone0.example", "Mail-Gateway.Corporate-Example.COM"} {
+		var wire []byte
+		for _, l := range strings.Split(name, ".") {
+			wire = append(append(wire, byte(len(l))), l...)
+		}
+		wire = append(wire, 0, 0, 1, 0, 1) // root, QTYPE A, QCLASS IN
+		b.Run(name, func(b *testing.B) {
+			var m Message
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, n, ok := m.readName(wire, 0); !ok || n != len(name) {
+					b.Fatal("bad name")
+				}
+			}
+		})
 	}
 }

@@ -1,8 +1,10 @@
 package dnsmsg
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
+	"math/rand/v2"
 	"net/netip"
 	"strings"
 	"testing"
@@ -429,5 +431,43 @@ func TestParseTruncated(t *testing.T) {
 		if n >= 12 && (m.ID != 1 || m.Flags != 0x8180 || m.ARCount != 1) {
 			t.Errorf("len %d: header not kept: %+v", n, m)
 		}
+	}
+}
+
+// TestAppendLabel checks the label copy's fast path against the escaping
+// copy for every byte value at several positions of labels of every
+// length, with the label at various distances from the end of the message
+// and of the name buffer.
+func TestAppendLabel(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	var fast, ref Message
+	check := func(rest []byte, l, n int) {
+		t.Helper()
+		got := fast.appendLabel(n, rest[:l])
+		want := ref.appendLabelEscaped(n, rest[:l])
+		if got != want || !bytes.Equal(fast.name[n:got], ref.name[n:want]) {
+			t.Fatalf("label %q (l=%d, rest %d, n=%d): got %q, want %q", rest[:l], l, len(rest), n,
+				fast.name[n:got], ref.name[n:want])
+		}
+	}
+	const letters = "abcxyzABCXYZ019-_*"
+	for l := 1; l <= 63; l++ {
+		for c := 0; c < 256; c++ {
+			for _, pos := range []int{0, l / 2, l - 1} {
+				label := make([]byte, l, l+9)
+				for i := range label {
+					label[i] = letters[rng.IntN(len(letters))]
+				}
+				label[pos] = byte(c)
+				for _, tail := range []int{0, 3, 9} {
+					rest := append(label[:l:l], make([]byte, tail)...)
+					check(rest, l, rng.IntN(40))
+				}
+			}
+		}
+	}
+	// Near the end of the name buffer.
+	for n := MaxNameLen - 70; n <= MaxNameLen-63; n++ {
+		check([]byte(strings.Repeat("Ab", 40)), 63, n)
 	}
 }

@@ -3,9 +3,8 @@ package reader
 import (
 	"context"
 	"fmt"
-	"io"
+	"runtime/debug"
 	"sync"
-	"time"
 
 	"github.com/pktvisor-go/pktvisor/internal/capture/pcapfile"
 	"github.com/pktvisor-go/pktvisor/internal/decode"
@@ -19,116 +18,89 @@ const (
 )
 
 type bframe struct {
-	link         decode.LinkType
-	off, n, wire int
-	ts           int64
+	data []byte // into the batch's buf, or into the file's mapping
+	link decode.LinkType
+	wire int
+	ts   int64
 }
 
 type batch struct {
-	buf    []byte
+	buf    []byte // copies of the frames, unless the file is mapped
 	frames []bframe
+	bytes  int // frame bytes in the batch
 }
 
 func (b *batch) full(n int) bool {
-	return len(b.frames) == batchFrames || len(b.buf)+n > batchBytes
+	return len(b.frames) == batchFrames || b.bytes+n > batchBytes
+}
+
+func (b *batch) reset() {
+	clear(b.frames) // drop references to the mapping
+	b.buf, b.frames, b.bytes = b.buf[:0], b.frames[:0], 0
 }
 
 // readParallel reads the file on this goroutine and spreads frames over
 // the shards' pipelines by flow hash; each shard runs on its own goroutine
-// and ends at the file's last packet time.
+// and ends at the file's last packet time. Frames of a mapped file are
+// handed over in place; others are copied into the batch.
 func readParallel(ctx context.Context, r *pcapfile.Reader, shards []*shard, cfg Config) error {
 	w := len(shards)
+	mapped := r.Mapped()
 	work := make([]chan *batch, w)
 	free := make(chan *batch, w*4)
 	for i := 0; i < w*4; i++ {
-		free <- &batch{buf: make([]byte, 0, batchBytes), frames: make([]bframe, 0, batchFrames)}
+		b := &batch{frames: make([]bframe, 0, batchFrames)}
+		if !mapped {
+			b.buf = make([]byte, 0, batchBytes)
+		}
+		free <- b
 	}
-	var started bool
-	var firstTS, lastTS int64
 	begin := make(chan int64, w)
+	faults := make([]error, w)
 	var wg sync.WaitGroup
 	for i, sh := range shards {
 		work[i] = make(chan *batch, 4)
 		wg.Add(1)
-		go func(ch chan *batch, pipe *policy.Pipeline) {
+		go func() {
 			defer wg.Done()
-			if ts, ok := <-begin; ok {
-				pipe.Begin(ts)
-			}
-			for b := range ch {
-				for _, f := range b.frames {
-					pipe.Frame(f.link, b.buf[f.off:f.off+f.n], f.ts, f.wire)
-				}
-				b.buf, b.frames = b.buf[:0], b.frames[:0]
-				free <- b
-			}
-		}(work[i], sh.pipe)
+			faults[i] = runShard(r, sh.pipe, begin, work[i], free)
+		}()
 	}
 	cur := make([]*batch, w)
 	for i := range cur {
 		cur[i] = <-free
 	}
 
-	var rec pcapfile.Record
-	size := r.Size()
-	var n, lastN uint64
-	last := time.Now()
-	lastLink := r.LinkType()
-	var readErr error
-	for {
-		err := r.Next(&rec)
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			readErr = fmt.Errorf("%s: %w", cfg.File, err)
-			break
-		}
-		if rec.LinkType != lastLink {
-			if !decode.LinkType(rec.LinkType).Supported() {
-				readErr = fmt.Errorf("%s: at byte offset %d: unsupported link type %d (supported: %s)",
-					cfg.File, rec.Offset, rec.LinkType, supportedLinks)
-				break
-			}
-			lastLink = rec.LinkType
-		}
-		if !started {
-			started = true
-			firstTS = rec.TS
-			for range w {
-				begin <- firstTS
-			}
-		}
-		lastTS = max(lastTS, rec.TS)
-		lt := decode.LinkType(rec.LinkType)
-		i := int(decode.FlowHash(lt, rec.Data) % uint64(w))
-		b := cur[i]
-		if b.full(len(rec.Data)) {
-			work[i] <- b
-			b = <-free
-			cur[i] = b
-		}
-		b.frames = append(b.frames, bframe{link: lt, off: len(b.buf), n: len(rec.Data), wire: rec.WireLen, ts: rec.TS})
-		b.buf = append(b.buf, rec.Data...)
-		n++
-		if n&0xffff == 0 {
-			if ctx.Err() != nil {
-				readErr = ErrInterrupted
-				break
-			}
-			if cfg.Progress != nil {
-				if now := time.Now(); now.Sub(last) >= 250*time.Millisecond {
-					pct := 0.0
-					if size > 0 {
-						pct = 100 * float64(r.Offset()) / float64(size)
-					}
-					fmt.Fprintf(cfg.Progress, "\r\033[K%d packets, %.0f packets/s, %.1f%%", n,
-						float64(n-lastN)/now.Sub(last).Seconds(), pct)
-					last, lastN = now, n
+	var started bool
+	var lastTS int64
+	readErr := guard(r, cfg.File, func() error {
+		return scan(ctx, r, cfg, func(rec *pcapfile.Record) {
+			if !started {
+				started = true
+				for range w {
+					begin <- rec.TS
 				}
 			}
-		}
-	}
+			lastTS = max(lastTS, rec.TS)
+			lt := decode.LinkType(rec.LinkType)
+			// Multiply-shift maps the hash's top bits onto [0, w) without a division.
+			i := int((decode.FlowHash(lt, rec.Data) >> 32) * uint64(w) >> 32)
+			b := cur[i]
+			if b.full(len(rec.Data)) {
+				work[i] <- b
+				b = <-free
+				cur[i] = b
+			}
+			data := rec.Data
+			if !mapped {
+				off := len(b.buf)
+				b.buf = append(b.buf, data...)
+				data = b.buf[off:len(b.buf):len(b.buf)]
+			}
+			b.frames = append(b.frames, bframe{data: data, link: lt, wire: rec.WireLen, ts: rec.TS})
+			b.bytes += len(data)
+		})
+	})
 	for i, b := range cur {
 		if len(b.frames) > 0 {
 			work[i] <- b
@@ -142,5 +114,58 @@ func readParallel(ctx context.Context, r *pcapfile.Reader, shards []*shard, cfg 
 			sh.pipe.EndAt(lastTS)
 		}
 	}
+	if readErr == nil {
+		for _, err := range faults {
+			if err != nil {
+				return fmt.Errorf("%s: %w", cfg.File, err)
+			}
+		}
+	}
 	return readErr
+}
+
+// runShard is one worker: it begins pipe at the first packet's time, then
+// runs every frame of every batch through it. If the file shrinks under
+// its mapping, it returns the fault and discards the batches still coming.
+func runShard(r *pcapfile.Reader, pipe *policy.Pipeline, begin <-chan int64, work <-chan *batch, free chan<- *batch) error {
+	err := guard(r, "", func() error {
+		if ts, ok := <-begin; ok {
+			pipe.Begin(ts)
+		}
+		for b := range work {
+			for _, f := range b.frames {
+				pipe.Frame(f.link, f.data, f.ts, f.wire)
+			}
+			b.reset()
+			free <- b
+		}
+		return nil
+	})
+	for b := range work { // after a fault, only drain
+		b.reset()
+		free <- b
+	}
+	return err
+}
+
+// guard runs fn; for a mapped file it runs it with memory faults turned
+// into panics and returns a fault inside the mapping (the file was
+// truncated by another process) as an error, prefixed with file unless
+// that is empty. Any other panic goes on.
+func guard(r *pcapfile.Reader, file string, fn func() error) (err error) {
+	if !r.Mapped() {
+		return fn()
+	}
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if v := recover(); v != nil {
+			if err = r.Fault(v); err == nil {
+				panic(v)
+			}
+			if file != "" {
+				err = fmt.Errorf("%s: %w", file, err)
+			}
+		}
+	}()
+	return fn()
 }

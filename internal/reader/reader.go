@@ -48,6 +48,9 @@ type Config struct {
 	// CompileBPF compiles -b for the file's link type and snaplen; nil
 	// means this build cannot filter.
 	CompileBPF func(expr string, link uint32, snaplen int) (func([]byte) bool, error)
+
+	// noMap reads the file with read(2) instead of mapping it (tests).
+	noMap bool
 }
 
 // supportedLinks names the link types the decoder reads, for errors.
@@ -90,11 +93,22 @@ func Run(ctx context.Context, cfg Config, out io.Writer, log *slog.Logger) (Resu
 		return res, fmt.Errorf("-H: %w", err)
 	}
 
-	r, err := pcapfile.Open(cfg.File)
+	open := pcapfile.OpenMapped
+	if cfg.noMap {
+		open = pcapfile.Open
+	}
+	r, err := open(cfg.File)
 	if err != nil {
 		return res, err
 	}
 	defer r.Close()
+	return run(ctx, cfg, r, hosts, out, log)
+}
+
+// run is Run on the opened file r.
+func run(ctx context.Context, cfg Config, r *pcapfile.Reader, hosts decode.HostSpec, out io.Writer, log *slog.Logger) (Result, error) {
+	var res Result
+	var err error
 	if lt := decode.LinkType(r.LinkType()); !lt.Supported() {
 		return res, fmt.Errorf("%s: unsupported link type %d in the file header (supported: %s)", cfg.File, lt, supportedLinks)
 	}
@@ -126,7 +140,12 @@ func Run(ctx context.Context, cfg Config, out io.Writer, log *slog.Logger) (Resu
 	start := time.Now()
 	var readErr error
 	if workers == 1 {
-		readErr = readAll(ctx, r, shards[0].pipe, cfg)
+		pipe := shards[0].pipe
+		readErr = guard(r, cfg.File, func() error {
+			return scan(ctx, r, cfg, func(rec *pcapfile.Record) {
+				pipe.Frame(decode.LinkType(rec.LinkType), rec.Data, rec.TS, rec.WireLen)
+			})
+		})
 		shards[0].pipe.End()
 	} else {
 		readErr = readParallel(ctx, r, shards, cfg)
@@ -247,17 +266,19 @@ func Render(hs []handler.Handler, periods int) (map[string]any, error) {
 	return map[string]any{fmt.Sprintf("%dm", periods): body}, nil
 }
 
-func readAll(ctx context.Context, r *pcapfile.Reader, pipe *policy.Pipeline, cfg Config) error {
+// scan reads every record of r and passes it to frame (rec.Data is valid
+// during the call), checking link types, ctx (ErrInterrupted) and writing
+// the progress line. It returns nil at the end of the file.
+func scan(ctx context.Context, r *pcapfile.Reader, cfg Config, frame func(rec *pcapfile.Record)) error {
 	var rec pcapfile.Record
 	size := r.Size()
-	var n uint64
+	var n, lastN uint64
 	last := time.Now()
-	var lastN uint64
 	lastLink := r.LinkType()
 	for {
 		err := r.Next(&rec)
 		if err == io.EOF {
-			break
+			return nil
 		}
 		if err != nil {
 			return fmt.Errorf("%s: %w", cfg.File, err)
@@ -270,25 +291,23 @@ func readAll(ctx context.Context, r *pcapfile.Reader, pipe *policy.Pipeline, cfg
 			}
 			lastLink = rec.LinkType
 		}
-		pipe.Frame(decode.LinkType(rec.LinkType), rec.Data, rec.TS, rec.WireLen)
+		frame(&rec)
 		n++
 		if n&0xffff == 0 {
 			if ctx.Err() != nil {
 				return ErrInterrupted
 			}
 			if cfg.Progress != nil {
-				now := time.Now()
-				if d := now.Sub(last); d >= 250*time.Millisecond {
+				if now := time.Now(); now.Sub(last) >= 250*time.Millisecond {
 					pct := 0.0
 					if size > 0 {
 						pct = 100 * float64(r.Offset()) / float64(size)
 					}
 					fmt.Fprintf(cfg.Progress, "\r\033[K%d packets, %.0f packets/s, %.1f%%", n,
-						float64(n-lastN)/d.Seconds(), pct)
+						float64(n-lastN)/now.Sub(last).Seconds(), pct)
 					last, lastN = now, n
 				}
 			}
 		}
 	}
-	return nil
 }

@@ -4,13 +4,19 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"math"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/pktvisor-go/pktvisor/internal/capture/pcapfile"
+	"github.com/pktvisor-go/pktvisor/internal/decode"
 )
 
 const fixtures = "../../testdata/captures/"
@@ -202,10 +208,10 @@ func keys[V any](m map[string]V) []string {
 // flow, shards merged) gives the same document as one worker: counters,
 // top-N, and per-second rates (shards add their counts per second).
 func TestWorkersAgree(t *testing.T) {
-	render := func(workers int) map[string]any {
+	render := func(workers int, noMap bool) map[string]any {
 		var out bytes.Buffer
 		_, err := Run(context.Background(), Config{File: fixtures + "dns_udp_tcp_random.pcap", Periods: 1,
-			HostSpec: "192.168.0.0/24", Workers: workers}, &out, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			HostSpec: "192.168.0.0/24", Workers: workers, noMap: noMap}, &out, slog.New(slog.NewTextHandler(io.Discard, nil)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -225,10 +231,64 @@ func TestWorkersAgree(t *testing.T) {
 		delete(xact["out"].(map[string]any), "quantiles_us")
 		return body
 	}
-	one, two := render(1), render(2)
-	a, _ := json.Marshal(one)
-	b, _ := json.Marshal(two)
-	if !bytes.Equal(a, b) {
-		t.Errorf("1 worker and 2 workers differ:\n%s\n%s", a, b)
+	// The mapped file's frames are handed to the workers in place, the
+	// read file's copied into batches: both give the same.
+	a, _ := json.Marshal(render(1, false))
+	for _, v := range []struct {
+		workers int
+		noMap   bool
+	}{{1, true}, {2, false}, {2, true}, {3, false}} {
+		b, _ := json.Marshal(render(v.workers, v.noMap))
+		if !bytes.Equal(a, b) {
+			t.Errorf("1 worker and %d workers (read, not mapped: %v) differ:\n%s\n%s", v.workers, v.noMap, a, b)
+		}
+	}
+}
+
+// TestFileShrinks: when another process truncates the file while it is
+// mapped, the reader reports the byte offset where the data went missing,
+// with one worker and with several, and still writes what it summarized.
+func TestFileShrinks(t *testing.T) {
+	src, err := os.ReadFile(fixtures + "dns_udp_tcp_random.pcap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const keep = 512 << 10 // a page boundary
+	for _, workers := range []int{1, 2} {
+		t.Run(fmt.Sprint(workers, " workers"), func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "shrinks.pcap")
+			if err := os.WriteFile(path, src, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			cfg := Config{File: path, Periods: 1, Workers: workers}
+			r, err := pcapfile.OpenMapped(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			if !r.Mapped() {
+				t.Skip("this platform does not map files")
+			}
+			if err := os.Truncate(path, keep); err != nil {
+				t.Fatal(err)
+			}
+			var out bytes.Buffer
+			res, err := run(context.Background(), cfg, r, decode.HostSpec{}, &out, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			var fe *pcapfile.FormatError
+			if !errors.Is(err, pcapfile.ErrShrunk) || !errors.As(err, &fe) || fe.Offset < keep-pcapfile.MaxCapLen ||
+				fe.Offset >= keep+4096 || !strings.HasPrefix(err.Error(), path+": ") {
+				t.Fatalf("err = %v, want %s: ErrShrunk near byte %d", err, path, keep)
+			}
+			var doc map[string]any
+			if err := json.Unmarshal(out.Bytes(), &doc); err != nil {
+				t.Fatalf("no JSON written: %v", err)
+			}
+			// A worker stops inside the frame whose bytes are gone: that
+			// frame is in the frame count but not in the handlers.
+			total, _ := get(doc, "1m.packets.total")
+			if n, _ := total.(float64); n < 1000 || uint64(n) > res.Packets || uint64(n)+uint64(workers) < res.Packets {
+				t.Errorf("packets.total = %v, %d frames taken; want over 1000 and at most %d fewer", total, res.Packets, workers)
+			}
+		})
 	}
 }

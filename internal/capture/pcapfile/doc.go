@@ -25,7 +25,10 @@
 //
 // The mistake to avoid: [Record].Data points into the Reader's read buffer
 // and is overwritten by the next call to [Reader.Next]. Copy it if it must
-// outlive that call.
+// outlive that call. A Reader from [OpenMapped] instead reads a memory
+// mapping of the file in place: its records' Data stay valid until Close,
+// and the goroutines that touch them must recover the fault that a
+// truncation of the file by another process causes (see [Reader.Fault]).
 //
 // # Errors
 //

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 )
 
@@ -87,6 +88,10 @@ type Reader struct {
 	// pcapng
 	ifaces []iface // interfaces of the current section
 	sawIDB bool    // an interface has been seen in the file
+
+	mapped  []byte // the whole file, when it is memory-mapped (buf aliases it)
+	dropped int64  // mapped[:dropped] is out of the page tables
+	dropAt  int64  // offset at which to drop more
 }
 
 // Open opens the capture file at path and reads its header. [Reader.Close]
@@ -132,23 +137,27 @@ func newReader(src io.Reader, hint int64) (*Reader, error) {
 	if hint >= 0 && hint < startBufSize {
 		n = max(int(hint), minBufSize)
 	}
-	r := &Reader{src: src, buf: make([]byte, n), size: -1}
-	m, err := r.peek(0, 4)
-	if err != nil {
-		return nil, err
-	}
-	switch magic := binary.LittleEndian.Uint32(m); magic {
-	case pcapMagicMicro, pcapMagicNano, pcapMagicMicroSwapped, pcapMagicNanoSwapped:
-		err = r.readPcapHeader(magic)
-	case blockSHB:
-		err = r.readPcapNGHeader()
-	default:
-		return nil, &FormatError{Offset: 0, Err: fmt.Errorf("%w %#08x", ErrBadMagic, magic)}
-	}
-	if err != nil {
+	r := &Reader{src: src, buf: make([]byte, n), size: -1, dropAt: math.MaxInt64}
+	if err := r.readHeader(); err != nil {
 		return nil, err
 	}
 	return r, nil
+}
+
+// readHeader sniffs the format and reads the file header.
+func (r *Reader) readHeader() error {
+	m, err := r.peek(0, 4)
+	if err != nil {
+		return err
+	}
+	switch magic := binary.LittleEndian.Uint32(m); magic {
+	case pcapMagicMicro, pcapMagicNano, pcapMagicMicroSwapped, pcapMagicNanoSwapped:
+		return r.readPcapHeader(magic)
+	case blockSHB:
+		return r.readPcapNGHeader()
+	default:
+		return &FormatError{Offset: 0, Err: fmt.Errorf("%w %#08x", ErrBadMagic, magic)}
+	}
 }
 
 // Next reads the next record into rec. rec.Data stays valid until the
@@ -158,6 +167,9 @@ func newReader(src io.Reader, hint int64) (*Reader, error) {
 func (r *Reader) Next(rec *Record) error {
 	if r.err != nil {
 		return r.err
+	}
+	if r.off >= r.dropAt { // only for a mapped file
+		r.dropBehind()
 	}
 	var err error
 	if r.format == FormatPcap {
@@ -190,10 +202,16 @@ func (r *Reader) Offset() int64 { return r.off }
 // Size returns the size of the file when the Reader came from [Open], else -1.
 func (r *Reader) Size() int64 { return r.size }
 
-// Close releases the file opened by [Open]; for a Reader from [NewReader] it
-// only marks the Reader closed. Later calls to Next return fs.ErrClosed.
+// Close releases the file opened by [Open] or unmaps the file of
+// [OpenMapped] (after which no record's Data may be touched); for a Reader
+// from [NewReader] it only marks the Reader closed. Later calls to Next
+// return fs.ErrClosed.
 func (r *Reader) Close() error {
 	r.err = fs.ErrClosed
+	if m := r.mapped; m != nil {
+		r.mapped, r.buf, r.rpos, r.wpos = nil, nil, 0, 0
+		return unmapFile(m)
+	}
 	if r.closer == nil {
 		return nil
 	}
@@ -212,6 +230,9 @@ func (r *Reader) Close() error {
 func (r *Reader) fill(n int) ([]byte, error) {
 	if r.wpos-r.rpos >= n {
 		return r.buf[r.rpos : r.rpos+n], nil
+	}
+	if r.mapped != nil { // the whole file is in buf
+		return r.buf[r.rpos:r.wpos], r.srcErr
 	}
 	if n > len(r.buf) {
 		nb := make([]byte, min(max(n, 2*len(r.buf)), bufSize))
