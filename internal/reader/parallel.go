@@ -15,6 +15,14 @@ import (
 const (
 	batchFrames = 256
 	batchBytes  = 256 << 10
+	// Batches in flight per worker. The reading goroutine shares the CPUs
+	// with the workers; when it finds no free batch it waits until a worker
+	// blocks, so each worker keeps enough queued to run through that wait.
+	// 32 batches of a mapped file are small (frame descriptors only): they
+	// cut wall time by about 10 % against 4 on 2 CPUs. Copied batches
+	// hold their bytes, and stay at 4.
+	mappedDepth = 32
+	copiedDepth = 4
 )
 
 type bframe struct {
@@ -46,9 +54,13 @@ func (b *batch) reset() {
 func readParallel(ctx context.Context, r *pcapfile.Reader, shards []*shard, cfg Config) error {
 	w := len(shards)
 	mapped := r.Mapped()
+	depth := copiedDepth
+	if mapped {
+		depth = mappedDepth
+	}
 	work := make([]chan *batch, w)
-	free := make(chan *batch, w*4)
-	for i := 0; i < w*4; i++ {
+	free := make(chan *batch, w*depth)
+	for i := 0; i < w*depth; i++ {
 		b := &batch{frames: make([]bframe, 0, batchFrames)}
 		if !mapped {
 			b.buf = make([]byte, 0, batchBytes)
@@ -59,7 +71,7 @@ func readParallel(ctx context.Context, r *pcapfile.Reader, shards []*shard, cfg 
 	faults := make([]error, w)
 	var wg sync.WaitGroup
 	for i, sh := range shards {
-		work[i] = make(chan *batch, 4)
+		work[i] = make(chan *batch, depth)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
