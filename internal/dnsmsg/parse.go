@@ -263,18 +263,31 @@ func (m *Message) appendLabel(n int, label []byte) int {
 	if dst := m.name[n:]; len(dst) >= len(label) {
 		dst = dst[:len(label)]
 		for i, c := range label {
-			if c-'!' > '~'-'!' || c == '.' || c == '\\' {
+			d := labelByte[c]
+			if d == 0 {
 				return m.appendLabelEscaped(n, label)
 			}
-			if c-'A' < 26 {
-				c += 'a' - 'A'
-			}
-			dst[i] = c
+			dst[i] = d
 		}
 		return n + len(label)
 	}
 	return m.appendLabelEscaped(n, label)
 }
+
+// labelByte (read-only) maps a label byte to its lower-case presentation byte, or to 0
+// when it needs a \DDD escape: outside 0x21-0x7E, '.' and '\\'.
+var labelByte = func() (t [256]byte) {
+	for c := 0x21; c <= 0x7e; c++ {
+		switch {
+		case c == '.' || c == '\\':
+		case c >= 'A' && c <= 'Z':
+			t[c] = byte(c) + 'a' - 'A'
+		default:
+			t[c] = byte(c)
+		}
+	}
+	return t
+}()
 
 // appendLabelEscaped is appendLabel for labels with bytes that need a
 // \DDD escape (RFC 4343 §2.1).
