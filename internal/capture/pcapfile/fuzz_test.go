@@ -35,6 +35,7 @@ func FuzzReader(f *testing.F) {
 	f.Add(buildPcap(f, binary.LittleEndian, false, 0, 0, pcapRec{data: []byte{1}, wire: 1 << 31}))
 
 	f.Fuzz(func(t *testing.T, data []byte) {
+		checkWholeReader(t, data)
 		r, err := NewReader(bytes.NewReader(data))
 		if err != nil {
 			checkFormatError(t, err, len(data))
@@ -72,6 +73,35 @@ func FuzzReader(f *testing.F) {
 			prevEnd = r.Offset()
 		}
 	})
+}
+
+// checkWholeReader checks that a Reader over the whole input in memory
+// (how a mapped file is read) returns the same records and the same error
+// as a Reader streaming it through its buffer.
+func checkWholeReader(t *testing.T, data []byte) {
+	t.Helper()
+	s, errS := NewReader(bytes.NewReader(data))
+	w, errW := newWholeReader(data)
+	if (errS == nil) != (errW == nil) || errS != nil && errS.Error() != errW.Error() {
+		t.Fatalf("header: streaming %v, whole %v", errS, errW)
+	}
+	if errS != nil {
+		return
+	}
+	var rs, rw Record
+	for range 1 << 16 {
+		errS, errW = s.Next(&rs), w.Next(&rw)
+		if (errS == nil) != (errW == nil) || errS != nil && errS.Error() != errW.Error() {
+			t.Fatalf("streaming %v, whole %v", errS, errW)
+		}
+		if errS != nil {
+			return
+		}
+		if rs.Offset != rw.Offset || rs.TS != rw.TS || rs.WireLen != rw.WireLen || rs.LinkType != rw.LinkType ||
+			!bytes.Equal(rs.Data, rw.Data) || s.Offset() != w.Offset() {
+			t.Fatalf("record at %d differs: streaming %+v, whole %+v", rs.Offset, rs, rw)
+		}
+	}
 }
 
 // checkFormatError fails unless err is a *FormatError inside an input of n bytes.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"unsafe"
 )
@@ -49,10 +50,21 @@ func OpenMapped(path string) (*Reader, error) {
 	if err != nil {
 		return Open(path)
 	}
-	r := &Reader{buf: m, wpos: len(m), srcErr: io.EOF, size: fi.Size(), mapped: m, dropAt: mapResident + mapDropStep}
-	if err := r.readHeader(); err != nil {
+	r, err := newWholeReader(m)
+	if err != nil {
 		unmapFile(m)
 		return nil, fmt.Errorf("read capture header of %s: %w", path, err)
+	}
+	r.size, r.mapped, r.dropAt = fi.Size(), m, mapResident+mapDropStep
+	return r, nil
+}
+
+// newWholeReader returns a Reader over b, which holds the whole input,
+// positioned at the first record. Records alias b.
+func newWholeReader(b []byte) (*Reader, error) {
+	r := &Reader{buf: b, wpos: len(b), srcErr: io.EOF, whole: true, size: -1, dropAt: math.MaxInt64}
+	if err := r.readHeader(); err != nil {
+		return nil, err
 	}
 	return r, nil
 }

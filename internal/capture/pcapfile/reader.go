@@ -89,6 +89,7 @@ type Reader struct {
 	ifaces []iface // interfaces of the current section
 	sawIDB bool    // an interface has been seen in the file
 
+	whole   bool   // buf holds the whole input: nothing more to read
 	mapped  []byte // the whole file, when it is memory-mapped (buf aliases it)
 	dropped int64  // mapped[:dropped] is out of the page tables
 	dropAt  int64  // offset at which to drop more
@@ -231,7 +232,7 @@ func (r *Reader) fill(n int) ([]byte, error) {
 	if r.wpos-r.rpos >= n {
 		return r.buf[r.rpos : r.rpos+n], nil
 	}
-	if r.mapped != nil { // the whole file is in buf
+	if r.whole {
 		return r.buf[r.rpos:r.wpos], r.srcErr
 	}
 	if n > len(r.buf) {
