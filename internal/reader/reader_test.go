@@ -253,9 +253,12 @@ func TestFileShrinks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const keep = 512 << 10 // a page boundary
-	for _, workers := range []int{1, 2} {
-		t.Run(fmt.Sprint(workers, " workers"), func(t *testing.T) {
+	for _, tc := range []struct {
+		keep    int64 // on a page boundary, or inside a page
+		workers int
+	}{{512 << 10, 1}, {512 << 10, 2}, {512<<10 + 1500, 1}, {512<<10 + 1500, 2}} {
+		keep, workers := tc.keep, tc.workers
+		t.Run(fmt.Sprint(keep, " bytes, ", workers, " workers"), func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "shrinks.pcap")
 			if err := os.WriteFile(path, src, 0o644); err != nil {
 				t.Fatal(err)
@@ -275,9 +278,9 @@ func TestFileShrinks(t *testing.T) {
 			var out bytes.Buffer
 			res, err := run(context.Background(), cfg, r, decode.HostSpec{}, &out, slog.New(slog.NewTextHandler(io.Discard, nil)))
 			var fe *pcapfile.FormatError
-			if !errors.Is(err, pcapfile.ErrShrunk) || !errors.As(err, &fe) || fe.Offset < keep-pcapfile.MaxCapLen ||
-				fe.Offset >= keep+4096 || !strings.HasPrefix(err.Error(), path+": ") {
-				t.Fatalf("err = %v, want %s: ErrShrunk near byte %d", err, path, keep)
+			if !errors.Is(err, pcapfile.ErrShrunk) || !errors.As(err, &fe) || fe.Offset != keep ||
+				!strings.HasPrefix(err.Error(), path+": ") || strings.Count(err.Error(), path) != 1 {
+				t.Fatalf("err = %v, want %s: ErrShrunk at byte %d", err, path, keep)
 			}
 			var doc map[string]any
 			if err := json.Unmarshal(out.Bytes(), &doc); err != nil {

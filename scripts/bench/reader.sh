@@ -7,7 +7,7 @@
 #
 # It also compares the reader with BenchmarkPipeline (decode + net + dns +
 # dhcp over testdata/captures/dns_udp_tcp_random.pcap from memory, one
-# core) in PAIRS (default 7) back-to-back pairs, because this kind of
+# core, built with the reader's PGO profile) in PAIRS (default 7) back-to-back pairs, because this kind of
 # machine changes speed by up to 1.5x from minute to minute: each pair's
 # ratio is taken in one phase, and the median ratio is printed.
 set -euo pipefail
@@ -18,7 +18,8 @@ mkdir -p "$DIR" bin
 CAP="$DIR/dns-$N.pcap"
 
 go build -o bin/ ./cmd/pktvisor-reader
-go test -c -o bin/policy.test ./internal/policy/
+# The benchmark is built with the same PGO profile as the reader.
+go test -c -pgo="$PWD/cmd/pktvisor-reader/default.pgo" -o bin/policy.test ./internal/policy/
 [[ -s "$CAP" ]] || go run ./scripts/bench/gencap -n "$N" -o "$CAP"
 bytes=$(stat -c %s "$CAP")
 echo "capture: $CAP ($N packets, $bytes bytes)"

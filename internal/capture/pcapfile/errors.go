@@ -20,7 +20,8 @@ var (
 // FormatError reports bad or unreadable content at a byte offset of the file.
 // Offset is the start of the file header, record or block being read; Err is
 // one of [ErrTruncated], [ErrBadMagic] or [ErrCorrupt] (possibly wrapped with
-// detail), or the error of the underlying reader.
+// detail), or the error of the underlying reader. For a mapped file cut by
+// another process (Err is [ErrShrunk]), Offset is where its data now ends.
 type FormatError struct {
 	Offset int64
 	Err    error

@@ -89,10 +89,11 @@ type Reader struct {
 	ifaces []iface // interfaces of the current section
 	sawIDB bool    // an interface has been seen in the file
 
-	whole   bool   // buf holds the whole input: nothing more to read
-	mapped  []byte // the whole file, when it is memory-mapped (buf aliases it)
-	dropped int64  // mapped[:dropped] is out of the page tables
-	dropAt  int64  // offset at which to drop more
+	whole   bool     // buf holds the whole input: nothing more to read
+	mapped  []byte   // the whole file, when it is memory-mapped (buf aliases it)
+	file    *os.File // the mapped file, kept open to check its size
+	dropped int64    // mapped[:dropped] is out of the page tables
+	dropAt  int64    // offset at which to drop more
 }
 
 // Open opens the capture file at path and reads its header. [Reader.Close]
@@ -102,6 +103,12 @@ func Open(path string) (*Reader, error) {
 	if err != nil {
 		return nil, err
 	}
+	return readFile(f, path)
+}
+
+// readFile returns a Reader that reads the open file f, named path, and
+// closes f on Close, or at once on error.
+func readFile(f *os.File, path string) (*Reader, error) {
 	size := int64(-1)
 	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
 		size = fi.Size()
@@ -178,6 +185,14 @@ func (r *Reader) Next(rec *Record) error {
 	} else {
 		err = r.nextPcapNG(rec)
 	}
+	// A mapped file cut by another process inside a page reads as zeros up
+	// to the page's end: zero-length records, a corrupt pcapng block, or an
+	// early end. Those (rare otherwise) cases check the file's size.
+	if (err != nil || rec.WireLen == 0) && r.mapped != nil {
+		if e := r.shrunk(); e != nil {
+			err = e
+		}
+	}
 	if err != nil {
 		r.err = err
 	}
@@ -209,19 +224,18 @@ func (r *Reader) Size() int64 { return r.size }
 // return fs.ErrClosed.
 func (r *Reader) Close() error {
 	r.err = fs.ErrClosed
+	var err error
 	if m := r.mapped; m != nil {
 		r.mapped, r.buf, r.rpos, r.wpos = nil, nil, 0, 0
-		return unmapFile(m)
+		err = unmapFile(m)
 	}
-	if r.closer == nil {
-		return nil
+	if c := r.closer; c != nil {
+		r.closer = nil
+		if cerr := c.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("close capture file: %w", cerr)
+		}
 	}
-	c := r.closer
-	r.closer = nil
-	if err := c.Close(); err != nil {
-		return fmt.Errorf("close capture file: %w", err)
-	}
-	return nil
+	return err
 }
 
 // fill returns the next n bytes without consuming them, reading from src
