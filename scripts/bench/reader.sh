@@ -7,9 +7,11 @@
 #
 # It also compares the reader with BenchmarkPipeline (decode + net + dns +
 # dhcp over testdata/captures/dns_udp_tcp_random.pcap from memory, one
-# core, built with the reader's PGO profile) in PAIRS (default 7) back-to-back pairs, because this kind of
-# machine changes speed by up to 1.5x from minute to minute: each pair's
-# ratio is taken in one phase, and the median ratio is printed.
+# core) in PAIRS (default 7) rounds of three back-to-back runs: the
+# benchmark as `go test` builds it, the reader, and the benchmark built
+# with the reader's PGO profile (as the shipped binaries are). This kind
+# of machine changes speed by up to 1.5x from minute to minute, so each
+# ratio is taken within one round, and the medians are printed.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 N=${1:-2000000}
@@ -18,8 +20,8 @@ mkdir -p "$DIR" bin
 CAP="$DIR/dns-$N.pcap"
 
 go build -o bin/ ./cmd/pktvisor-reader
-# The benchmark is built with the same PGO profile as the reader.
-go test -c -pgo="$PWD/cmd/pktvisor-reader/default.pgo" -o bin/policy.test ./internal/policy/
+go test -c -o bin/policy.test ./internal/policy/
+go test -c -pgo="$PWD/cmd/pktvisor-reader/default.pgo" -o bin/policy-pgo.test ./internal/policy/
 [[ -s "$CAP" ]] || go run ./scripts/bench/gencap -n "$N" -o "$CAP"
 bytes=$(stat -c %s "$CAP")
 echo "capture: $CAP ($N packets, $bytes bytes)"
@@ -50,16 +52,27 @@ awk -v r="$T_pktvisor" -v t="$T_tshark" -v f="$T_io_floor" 'BEGIN {
   printf "pktvisor-reader vs read floor: %.1fx the time of cat\n", r / (f > 0 ? f : 0.001)
 }'
 
-# Paired ratio: reader wall time per packet / BenchmarkPipeline ns per packet.
+# Rounds: reader wall time per packet / BenchmarkPipeline ns per packet.
+bench() {
+  (cd internal/policy && "../../bin/$1" -test.run='^$' -test.bench='^BenchmarkPipeline$' \
+    -test.benchtime=2000000x -test.cpu 1) | awk '/^BenchmarkPipeline/ {print $3}'
+}
 PAIRS=${PAIRS:-7}
-ratios=()
+plain=() pgo=()
 for _ in $(seq "$PAIRS"); do
-  b=$( (cd internal/policy && ../../bin/policy.test -test.run='^$' -test.bench='^BenchmarkPipeline$' \
-      -test.benchtime=2000000x -test.cpu 1) | awk '/^BenchmarkPipeline/ {print $3}')
+  b=$(bench policy.test)
   /usr/bin/time -f "%e" -o "$DIR/time.out" bin/pktvisor-reader -H 10.1.0.0/16 "$CAP" >/dev/null 2>"$DIR/pktvisor.err"
   r=$(awk -v n="$N" '{print $1 * 1e9 / n}' "$DIR/time.out")
-  ratios+=("$(awk -v r="$r" -v b="$b" 'BEGIN {printf "%.2f", r / b}')")
-  printf 'pair: BenchmarkPipeline %6.1f ns/packet, pktvisor-reader %6.1f ns/packet, ratio %s\n' "$b" "$r" "${ratios[-1]}"
+  p=$(bench policy-pgo.test)
+  plain+=("$(awk -v r="$r" -v b="$b" 'BEGIN {printf "%.2f", r / b}')")
+  pgo+=("$(awk -v r="$r" -v b="$p" 'BEGIN {printf "%.2f", r / b}')")
+  printf 'round: BenchmarkPipeline %6.1f ns/packet, pktvisor-reader %6.1f ns/packet, BenchmarkPipeline (PGO) %6.1f ns/packet: ratios %s, %s\n' \
+    "$b" "$r" "$p" "${plain[-1]}" "${pgo[-1]}"
 done
-printf '%s\n' "${ratios[@]}" | sort -n | awk '{a[NR] = $1} END {
-  printf "pktvisor-reader vs BenchmarkPipeline: median ratio %.2f over %d pairs (min %.2f, max %.2f)\n", a[int((NR + 1) / 2)], NR, a[1], a[NR] }'
+summary() {
+  local label=$1; shift
+  printf '%s\n' "$@" | sort -n | awk -v l="$label" '{a[NR] = $1} END {
+    printf "pktvisor-reader vs %s: median ratio %.2f over %d rounds (min %.2f, max %.2f)\n", l, a[int((NR + 1) / 2)], NR, a[1], a[NR] }'
+}
+summary "BenchmarkPipeline" "${plain[@]}"
+summary "BenchmarkPipeline (PGO build)" "${pgo[@]}"
