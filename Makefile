@@ -43,10 +43,8 @@ vagrant-validate:
 fuzz: deps
 	FUZZTIME=$${FUZZTIME:-60s} ./scripts/fuzz.sh
 
-# Benchmarks are built with the commands' PGO profile, as the shipped
-# binaries are.
 bench: deps
-	$(GO) test -pgo=$(CURDIR)/cmd/pktvisord/default.pgo -run='^$$' -bench=. -benchmem ./...
+	$(GO) test -run='^$$' -bench=. -benchmem ./...
 
 bench-scripts: build
 	./scripts/install-deps.sh --bench
