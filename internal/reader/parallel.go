@@ -3,7 +3,6 @@ package reader
 import (
 	"context"
 	"fmt"
-	"runtime/debug"
 	"sync"
 
 	"github.com/pktvisor-go/pktvisor/internal/capture/pcapfile"
@@ -160,24 +159,16 @@ func runShard(r *pcapfile.Reader, pipe *policy.Pipeline, begin <-chan int64, wor
 	return err
 }
 
-// guard runs fn; for a mapped file it runs it with memory faults turned
-// into panics and returns a fault inside the mapping (the file was
-// truncated by another process) as an error, prefixed with file unless
-// that is empty. Any other panic goes on.
-func guard(r *pcapfile.Reader, file string, fn func() error) (err error) {
-	if !r.Mapped() {
-		return fn()
-	}
-	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-	defer func() {
-		if v := recover(); v != nil {
-			if err = r.Fault(v); err == nil {
-				panic(v)
-			}
-			if file != "" {
-				err = fmt.Errorf("%s: %w", file, err)
-			}
+// guard runs fn inside r.Guard: a memory fault in the file's mapping (the
+// file was truncated by another process) is returned as an error,
+// prefixed with file unless that is empty; otherwise fn's error.
+func guard(r *pcapfile.Reader, file string, fn func() error) error {
+	var err error
+	if fault := r.Guard(func() { err = fn() }); fault != nil {
+		if file != "" {
+			fault = fmt.Errorf("%s: %w", file, fault)
 		}
-	}()
-	return fn()
+		return fault
+	}
+	return err
 }

@@ -43,9 +43,10 @@ const maxMapSize = int64(1) << (30 + 16*(strconv.IntSize/64))
 //
 // If another process truncates the file while it is mapped, touching the
 // lost pages raises SIGBUS, which kills the program. Every goroutine that
-// reads records of a mapped Reader (or their Data) must run with
-// debug.SetPanicOnFault(true) and recover; [Reader.Fault] turns the
-// recovered value into an error wrapping [ErrShrunk]. Next itself reports
+// reads records of a mapped Reader (or their Data) must do so inside
+// [Reader.Guard] (or run with debug.SetPanicOnFault(true), recover, and
+// pass the recovered value to [Reader.Fault]), which turns the fault into
+// an error wrapping [ErrShrunk]. Next itself reports
 // a cut it can see without a fault (inside a page, which reads as zeros).
 func OpenMapped(path string) (*Reader, error) {
 	f, err := os.Open(path)
@@ -64,7 +65,10 @@ func OpenMapped(path string) (*Reader, error) {
 	r.size, r.mapped, r.file, r.closer, r.dropAt = fi.Size(), m, f, f, mapResident+mapDropStep
 	// pcapng may read many blocks before the first interface: a cut
 	// there must not kill the program either.
-	if err := r.faultFree(r.readHeader); err != nil {
+	if fault := r.Guard(func() { err = r.readHeader() }); fault != nil {
+		err = fault
+	}
+	if err != nil {
 		if e := r.shrunk(); e != nil {
 			err = e
 		}
@@ -81,18 +85,27 @@ func newWholeReader(b []byte) *Reader {
 	return &Reader{buf: b, wpos: len(b), srcErr: io.EOF, whole: true, size: -1, dropAt: math.MaxInt64}
 }
 
-// faultFree runs fn with memory faults turned into panics, returning a
-// fault inside the mapping as an error.
-func (r *Reader) faultFree(fn func() error) (err error) {
+// Guard runs fn, and for a mapped Reader runs it with memory faults turned
+// into panics: if fn touches the part of the mapping that a truncation of
+// the file removed, Guard recovers and returns the error of [Reader.Fault]
+// (nil when fn returns normally). Any other panic goes on. Every goroutine
+// that reads a mapped Reader's records or their Data should do so inside
+// Guard.
+func (r *Reader) Guard(fn func()) (fault error) {
+	if r.mapped == nil {
+		fn()
+		return nil
+	}
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if v := recover(); v != nil {
-			if err = r.Fault(v); err == nil {
+			if fault = r.Fault(v); fault == nil {
 				panic(v)
 			}
 		}
 	}()
-	return fn()
+	fn()
+	return nil
 }
 
 // shrunk returns a [*FormatError] wrapping [ErrShrunk] at the file's

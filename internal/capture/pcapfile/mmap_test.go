@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"testing"
@@ -182,29 +181,27 @@ func openMappedT(t *testing.T, path string) *Reader {
 	return r
 }
 
-// readGuarded reads r to its end as a reader of a mapped file must, with
-// faults recovered through Fault, and returns the records' count and the
-// final error. Each record's first 8 bytes must hold its index.
+// readGuarded reads r to its end as a reader of a mapped file must, inside
+// Guard, and returns the records' count and the final error (the fault's,
+// if one happened). Each record's first 8 bytes must hold its index.
 func readGuarded(t *testing.T, r *Reader) (records int, err error) {
 	t.Helper()
-	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-	defer func() {
-		if v := recover(); v != nil {
-			if err = r.Fault(v); err == nil {
-				t.Fatalf("not a fault: %v", v)
+	fault := r.Guard(func() {
+		var rec Record
+		for {
+			if err = r.Next(&rec); err != nil {
+				return
 			}
+			if len(rec.Data) < 8 || binary.LittleEndian.Uint64(rec.Data) != uint64(records) {
+				t.Fatalf("record %d: %d bytes, %x...", records, len(rec.Data), rec.Data[:min(8, len(rec.Data))])
+			}
+			records++
 		}
-	}()
-	var rec Record
-	for {
-		if err := r.Next(&rec); err != nil {
-			return records, err
-		}
-		if len(rec.Data) < 8 || binary.LittleEndian.Uint64(rec.Data) != uint64(records) {
-			t.Fatalf("record %d: %d bytes, %x...", records, len(rec.Data), rec.Data[:min(8, len(rec.Data))])
-		}
-		records++
+	})
+	if fault != nil {
+		return records, fault
 	}
+	return records, err
 }
 
 // TestMappedShrink: a file truncated under its mapping gives an error
@@ -236,6 +233,15 @@ func TestMappedShrink(t *testing.T) {
 	if r.Fault("some panic") != nil || r.Fault(errors.New("x")) != nil {
 		t.Error("Fault accepted a value that is not a memory fault")
 	}
+	func() {
+		defer func() {
+			if v := recover(); v != "boom" {
+				t.Errorf("recovered %v, want Guard to pass the panic on", v)
+			}
+		}()
+		r.Guard(func() { panic("boom") })
+		t.Error("Guard swallowed a panic")
+	}()
 }
 
 // TestMappedShrinkPcapNG: a pcapng file cut inside a page reports
