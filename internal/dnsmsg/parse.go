@@ -274,8 +274,9 @@ func (m *Message) appendLabel(n int, label []byte) int {
 	return m.appendLabelEscaped(n, label)
 }
 
-// labelByte (read-only) maps a label byte to its lower-case presentation byte, or to 0
-// when it needs a \DDD escape: outside 0x21-0x7E, '.' and '\\'.
+// labelByte (read-only) maps a label byte to its lower-case presentation
+// byte, or to 0 when it needs a \DDD escape: outside 0x21-0x7E, '.' and
+// '\\'.
 var labelByte = func() (t [256]byte) {
 	for c := 0x21; c <= 0x7e; c++ {
 		switch {

@@ -215,7 +215,8 @@ func (r *Reader) Snaplen() uint32 { return r.snaplen }
 // After a successful Next it is the offset just past the returned record.
 func (r *Reader) Offset() int64 { return r.off }
 
-// Size returns the size of the file when the Reader came from [Open], else -1.
+// Size returns the size of a regular file opened by [Open] or [OpenMapped],
+// else -1.
 func (r *Reader) Size() int64 { return r.size }
 
 // Close releases the file opened by [Open] or unmaps the file of
