@@ -75,9 +75,15 @@ func SetRate(m map[string]any, r *sketch.Rate, p window.Period, recorded bool, p
 	}
 }
 
+// Topper is a sketch that reports its heaviest keys: a [sketch.TopN] or a
+// [sketch.Counts16].
+type Topper interface {
+	Top(n int, percentile float64, format func(key []byte) string) []sketch.Named
+}
+
 // TopJSON renders a top-N list: [{"name": ..., "estimate": ...}], always an
 // array (empty when nothing was seen).
-func TopJSON(t *sketch.TopN, o *Options, format func([]byte) string) []any {
+func TopJSON(t Topper, o *Options, format func([]byte) string) []any {
 	items := t.Top(o.TopNCount, o.TopNPercentile, format)
 	out := make([]any, len(items))
 	for i, it := range items {

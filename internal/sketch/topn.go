@@ -5,7 +5,6 @@ import (
 	"cmp"
 	"math"
 	"slices"
-	"strings"
 )
 
 // DefaultLgMaxMapSize is pktvisor's frequent-items map size: a table of
@@ -259,22 +258,7 @@ func (t *TopN) Top(n int, percentile float64, format func(key []byte) string) []
 		}
 		out = append(out, Named{Name: name, Estimate: sl.count + s.offset})
 	}
-	slices.SortFunc(out, func(a, b Named) int {
-		if c := cmp.Compare(b.Estimate, a.Estimate); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Name, b.Name)
-	})
-	out = out[:min(n, len(out))]
-	if percentile > 0 {
-		th := percentileThreshold(out, percentile)
-		for i, it := range out {
-			if it.Estimate < th {
-				return out[:i]
-			}
-		}
-	}
-	return out
+	return finishTop(out, n, percentile)
 }
 
 // percentileThreshold returns the P-th percentile (inclusive rank) of the

@@ -49,16 +49,12 @@ type bucket struct {
 	xactInHist, xactOutHist        *histogram
 	slowIn, slowOut                *sketch.TopN
 
-	topUDPPorts                              *sketch.TopN
 	topQueryECS, topGeoLocECS, topASNECS     *sketch.TopN
 	topQname2, topQname3                     *sketch.TopN
 	topNX, topRefused, topSrvfail, topNodata *sketch.TopN
 	topNoerror, topQnameByRespBytes          *sketch.TopN
-	topRcode, topQType                       *sketch.TopN
-
-	// The packet path counts ports, rcodes and qtypes through these
-	// tallies in front of topUDPPorts, topRcode and topQType; see flush.
-	udpPorts, rcodes, qtypes tally
+	// Ports, rcodes and qtypes are 16-bit keys, counted exactly.
+	topUDPPorts, topRcode, topQType *sketch.Counts16
 	// names batches the qname-keyed updates (nameTops and qnameCard).
 	names nameTally
 }
@@ -70,16 +66,14 @@ func newBucket(bounds []uint64) *bucket {
 		xactInUs:  sketch.NewQuantile(), xactOutUs: sketch.NewQuantile(), xactRatio: sketch.NewQuantile(),
 		xactInHist: newHistogram(bounds), xactOutHist: newHistogram(bounds),
 		slowIn: sketch.NewTopN(0), slowOut: sketch.NewTopN(0),
-		topUDPPorts: sketch.NewTopN(0),
+		topUDPPorts: sketch.NewCounts16(1 << 16),
 		topQueryECS: sketch.NewTopN(0), topGeoLocECS: sketch.NewTopN(0), topASNECS: sketch.NewTopN(0),
 		topQname2: sketch.NewTopN(0), topQname3: sketch.NewTopN(0),
 		topNX: sketch.NewTopN(0), topRefused: sketch.NewTopN(0), topSrvfail: sketch.NewTopN(0), topNodata: sketch.NewTopN(0),
 		topNoerror: sketch.NewTopN(0), topQnameByRespBytes: sketch.NewTopN(0),
-		topRcode: sketch.NewTopN(0), topQType: sketch.NewTopN(0),
+		topRcode: sketch.NewCounts16(16), // header rcodes
+		topQType: sketch.NewCounts16(1 << 16),
 	}
-	b.udpPorts = newTally(b.topUDPPorts, 1<<16)
-	b.rcodes = newTally(b.topRcode, 16) // header rcodes
-	b.qtypes = newTally(b.topQType, 1<<16)
 	return b
 }
 
@@ -88,9 +82,6 @@ func newBucket(bounds []uint64) *bucket {
 // it does not change what they report.
 func (b *bucket) flush() {
 	b.names.flush(b)
-	b.udpPorts.flush()
-	b.rcodes.flush()
-	b.qtypes.flush()
 }
 
 // nameTops returns the TopNs keyed by qname (or its aggregation) by
@@ -109,10 +100,14 @@ func (b *bucket) quantiles() [3]*sketch.Quantile {
 	return [3]*sketch.Quantile{b.xactInUs, b.xactOutUs, b.xactRatio}
 }
 
-func (b *bucket) tops() [16]*sketch.TopN {
-	return [16]*sketch.TopN{b.slowIn, b.slowOut, b.topUDPPorts, b.topQueryECS, b.topGeoLocECS, b.topASNECS,
+func (b *bucket) tops() [13]*sketch.TopN {
+	return [13]*sketch.TopN{b.slowIn, b.slowOut, b.topQueryECS, b.topGeoLocECS, b.topASNECS,
 		b.topQname2, b.topQname3, b.topNX, b.topRefused, b.topSrvfail, b.topNodata,
-		b.topNoerror, b.topQnameByRespBytes, b.topRcode, b.topQType}
+		b.topNoerror, b.topQnameByRespBytes}
+}
+
+func (b *bucket) counts16() [3]*sketch.Counts16 {
+	return [3]*sketch.Counts16{b.topUDPPorts, b.topRcode, b.topQType}
 }
 
 // Merge implements window.Bucket.
@@ -135,15 +130,19 @@ func (b *bucket) Merge(o *bucket) {
 	for i, t := range b.tops() {
 		t.Merge(ot[i])
 	}
+	oc := o.counts16()
+	for i, c := range b.counts16() {
+		c.Merge(oc[i])
+	}
 }
 
 // Reset implements window.Bucket.
 func (b *bucket) Reset() {
 	b.c = counters{}
-	b.udpPorts.reset()
 	b.names.reset()
-	b.rcodes.reset()
-	b.qtypes.reset()
+	for _, c := range b.counts16() {
+		c.Reset()
+	}
 	for _, r := range b.rates() {
 		r.Reset()
 	}
@@ -158,7 +157,7 @@ func (b *bucket) Reset() {
 	}
 }
 
-// Close implements window.Bucket: the tallies are flushed and the rates
+// Close implements window.Bucket: the name tally is flushed and the rates
 // flush their running second.
 func (b *bucket) Close(ts int64) {
 	b.flush()

@@ -340,20 +340,20 @@ func (h *V1) deepUpdate(b *bucket, ev *handler.DNSEvent, suffix int) {
 	resp, rc := m.IsResponse(), m.Rcode()
 	if h.on.ports {
 		if port := metricPort(p, resp); port != 0 {
-			b.udpPorts.add(port)
+			b.topUDPPorts.Add(port, 1)
 		}
 	}
 	if resp {
 		// The rcode is in the header: a reply counts in top_rcode as it
 		// counts in replies, even when its question is malformed.
-		b.rcodes.add(uint16(rc))
+		b.topRcode.Add(uint16(rc), 1)
 	}
 	if m.QDCount > 0 && !m.HasQuestion {
 		return // the question did not parse: nothing name-based to count
 	}
 	if m.HasQuestion {
 		name := m.QName()
-		b.qtypes.add(m.QType)
+		b.topQType.Add(m.QType, 1)
 		if h.on.card || h.on.qnames {
 			h.nameUpdate(b, ev, name, suffix)
 		}

@@ -5,6 +5,12 @@ import (
 	"github.com/pktvisor-go/pktvisor/internal/sketch"
 )
 
+// topNLimit is how many items a default [sketch.TopN] tracks before its
+// first purge: 3/4 of its 2^DefaultLgMaxMapSize slots. Below it a TopN's
+// counts are exact and its state depends only on the keys' first
+// occurrences and final counts, not on how the updates were grouped.
+const topNLimit = 3 << (sketch.DefaultLgMaxMapSize - 2)
+
 // The qname-keyed sketches of a bucket a [nameTally] batches for, by index.
 const (
 	sinkCard      = iota // qnameCard

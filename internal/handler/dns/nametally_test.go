@@ -4,11 +4,13 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/pktvisor-go/pktvisor/internal/dnsmsg"
 	"github.com/pktvisor-go/pktvisor/internal/handler"
+	"github.com/pktvisor-go/pktvisor/internal/sketch"
 )
 
 // wireQuery returns a DNS message with one question for name (dotted,
@@ -91,5 +93,18 @@ func TestNameTallyMatchesDirect(t *testing.T) {
 				t.Error("no purge happened: the test does not cover the limit")
 			}
 		})
+	}
+}
+func compareTopN(t *testing.T, at int, want, got *sketch.TopN) { // at: a position or sink, for messages
+	t.Helper()
+	if got.Total() != want.Total() || got.MaxError() != want.MaxError() || got.Len() != want.Len() {
+		t.Fatalf("after %d: total/maxError/len = %d/%d/%d, want %d/%d/%d", at,
+			got.Total(), got.MaxError(), got.Len(), want.Total(), want.MaxError(), want.Len())
+	}
+	gi, wi := got.Items(nil), want.Items(nil)
+	if !slices.EqualFunc(gi, wi, func(a, b sketch.Item) bool {
+		return string(a.Key) == string(b.Key) && a.Estimate == b.Estimate
+	}) {
+		t.Fatalf("after %d: items differ", at)
 	}
 }
