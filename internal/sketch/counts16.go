@@ -9,69 +9,81 @@ import (
 )
 
 // Counts16 counts the weight of each 16-bit key (a port, an rcode, a
-// qtype) exactly, in an array indexed by key, and reports its heaviest
-// keys as [TopN.Top] does. Where a TopN of the same keys would hold every
-// key (up to 6,144 of them by default), both report the same; beyond, a
-// TopN's estimates carry its purges' error and Counts16's stay exact. It
-// exists because an update is an array increment: a stream of many
-// distinct keys, such as the random source ports of DNS clients, costs a
-// TopN a hash-table miss per update.
+// qtype) exactly and reports its heaviest keys as [TopN.Top] does. Where a
+// TopN of the same keys would hold every key (up to 6,144 of them by
+// default), both report the same; beyond, a TopN's estimates carry its
+// purges' error and Counts16's stay exact. It exists because an update is
+// an array increment: a stream of many distinct keys, such as the random
+// source ports of DNS clients, costs a TopN a hash-table miss per update.
 //
-// Keys are rendered for Top as 2 big-endian bytes. The zero value is not
-// usable; see [NewCounts16]. Methods are not safe for concurrent use.
+// The low 8 bits of each weight live in a byte array indexed by key (64
+// KiB for all 65,536 keys, so that random keys stay in a core's cache);
+// what a byte overflows goes to a map, touched once per 256 of a heavy
+// key's updates. Keys are rendered for Top as 2 big-endian bytes. The zero
+// value is not usable; see [NewCounts16]. Methods are not safe for
+// concurrent use.
 type Counts16 struct {
-	size   int
-	counts []uint32          // by key; grows (a power of two, up to size) to hold the largest key added
-	over   map[uint16]uint64 // weight above 32 bits, by key (rare)
-	keys   []uint16          // keys with a weight, in first-occurrence order
-	total  uint64
+	size  int
+	lo    []uint8           // low 8 bits of the weight, by key; grows (a power of two, up to size) to hold the largest key added
+	seen  []uint64          // bit per key: has a weight
+	hi    map[uint16]uint64 // the weight above the low 8 bits, by key
+	keys  []uint16          // keys with a weight, in first-occurrence order
+	total uint64
 }
 
 // NewCounts16 returns an empty Counts16 for keys below size (at most
-// 65,536); larger keys are ignored. Its array, 4 bytes per key up to the
-// largest key added (rounded up to a power of two), grows as keys arrive.
+// 65,536); larger keys are ignored. Its arrays, 1 byte and 1 bit per key
+// up to the largest key added (rounded up to a power of two), grow as
+// keys arrive.
 func NewCounts16(size int) *Counts16 { return &Counts16{size: min(size, 1<<16)} }
 
-// Add adds weight w to key k. It allocates only while the array and the
-// key list grow, and when a key's weight first exceeds 32 bits.
+// Add adds weight w to key k. It allocates only while the arrays and the
+// key list grow, and when a key's weight first exceeds 8 bits.
 func (c *Counts16) Add(k uint16, w uint64) {
 	if w == 0 || int(k) >= c.size {
 		return
 	}
-	if int(k) >= len(c.counts) {
+	if int(k) >= len(c.lo) {
 		c.grow(k)
 	}
-	old := c.counts[k]
-	if old == 0 && (c.over == nil || c.over[k] == 0) {
+	if bit := uint64(1) << (k & 63); c.seen[k>>6]&bit == 0 {
+		c.seen[k>>6] |= bit
 		c.keys = append(c.keys, k)
 	}
-	sum := uint64(old) + w
-	c.counts[k] = uint32(sum)
-	if sum>>32 != 0 {
-		if c.over == nil {
-			c.over = make(map[uint16]uint64)
-		}
-		c.over[k] += sum &^ 0xffffffff
+	sum := uint64(c.lo[k]) + w
+	c.lo[k] = uint8(sum)
+	if sum > 0xff {
+		c.carry(k, sum&^0xff)
 	}
 	c.total += w
 }
 
-// grow makes the array hold key k.
+// carry adds v, a multiple of 256, to k's high part.
+func (c *Counts16) carry(k uint16, v uint64) {
+	if c.hi == nil {
+		c.hi = make(map[uint16]uint64)
+	}
+	c.hi[k] += v
+}
+
+// grow makes the arrays hold key k.
 func (c *Counts16) grow(k uint16) {
 	n := min(max(256, 1<<bits.Len16(k)), c.size)
-	counts := make([]uint32, n)
-	copy(counts, c.counts)
-	c.counts = counts
+	lo := make([]uint8, n)
+	copy(lo, c.lo)
+	seen := make([]uint64, (n+63)/64)
+	copy(seen, c.seen)
+	c.lo, c.seen = lo, seen
 }
 
 // Count returns the weight added to k.
 func (c *Counts16) Count(k uint16) uint64 {
-	if int(k) >= len(c.counts) {
+	if int(k) >= len(c.lo) {
 		return 0
 	}
-	n := uint64(c.counts[k])
-	if c.over != nil {
-		n += c.over[k]
+	n := uint64(c.lo[k])
+	if c.hi != nil {
+		n += c.hi[k]
 	}
 	return n
 }
@@ -89,13 +101,14 @@ func (c *Counts16) Merge(o *Counts16) {
 	}
 }
 
-// Reset empties c, keeping its memory.
+// Reset empties c, keeping its arrays.
 func (c *Counts16) Reset() {
 	for _, k := range c.keys {
-		c.counts[k] = 0
+		c.lo[k] = 0
+		c.seen[k>>6] = 0
 	}
 	c.keys = c.keys[:0]
-	c.over = nil
+	c.hi = nil
 	c.total = 0
 }
 

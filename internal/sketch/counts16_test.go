@@ -111,9 +111,17 @@ func TestCounts16Exact(t *testing.T) {
 	}
 }
 
-// TestCounts16Overflow: weights past 32 bits per key are kept.
+// TestCounts16Overflow: weights past the low byte, and past 32 bits, are
+// kept, one at a time and in large steps.
 func TestCounts16Overflow(t *testing.T) {
 	c := NewCounts16(1 << 16)
+	for range 1000 {
+		c.Add(3, 1)
+	}
+	if c.Count(3) != 1000 || c.Len() != 1 {
+		t.Fatalf("count %d, len %d after 1000 single adds", c.Count(3), c.Len())
+	}
+	c.Reset()
 	c.Add(1, 1<<32-1)
 	c.Add(1, 1)
 	c.Add(1, 5)
@@ -149,17 +157,17 @@ func TestCounts16Grows(t *testing.T) {
 	c := NewCounts16(1 << 16)
 	c.Add(1, 1)
 	c.Add(28, 2)
-	if len(c.counts) != 256 {
-		t.Errorf("array of %d for keys 1 and 28, want 256", len(c.counts))
+	if len(c.lo) != 256 || len(c.seen) != 4 {
+		t.Errorf("arrays of %d and %d words for keys 1 and 28, want 256 and 4", len(c.lo), len(c.seen))
 	}
 	c.Add(257, 3)
 	c.Add(65535, 4)
-	if len(c.counts) != 1<<16 || c.Count(1) != 1 || c.Count(28) != 2 || c.Count(257) != 3 || c.Count(65535) != 4 {
-		t.Errorf("after growing: len %d, counts %d %d %d %d", len(c.counts), c.Count(1), c.Count(28), c.Count(257), c.Count(65535))
+	if len(c.lo) != 1<<16 || c.Count(1) != 1 || c.Count(28) != 2 || c.Count(257) != 3 || c.Count(65535) != 4 {
+		t.Errorf("after growing: len %d, counts %d %d %d %d", len(c.lo), c.Count(1), c.Count(28), c.Count(257), c.Count(65535))
 	}
 	r := NewCounts16(16)
 	r.Add(3, 1)
-	if len(r.counts) != 16 {
-		t.Errorf("size 16: array of %d", len(r.counts))
+	if len(r.lo) != 16 || len(r.seen) != 1 {
+		t.Errorf("size 16: arrays of %d and %d words", len(r.lo), len(r.seen))
 	}
 }
