@@ -101,14 +101,14 @@ func (c *Counts16) Merge(o *Counts16) {
 	}
 }
 
-// Reset empties c, keeping its arrays.
+// Reset empties c, keeping its memory.
 func (c *Counts16) Reset() {
 	for _, k := range c.keys {
 		c.lo[k] = 0
 		c.seen[k>>6] = 0
 	}
 	c.keys = c.keys[:0]
-	c.hi = nil
+	clear(c.hi)
 	c.total = 0
 }
 
