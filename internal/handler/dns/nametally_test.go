@@ -95,7 +95,10 @@ func TestNameTallyMatchesDirect(t *testing.T) {
 		})
 	}
 }
-func compareTopN(t *testing.T, at int, want, got *sketch.TopN) { // at: a position or sink, for messages
+
+// compareTopN fails unless got reports exactly what want does; at names
+// the position or sink, for messages.
+func compareTopN(t *testing.T, at int, want, got *sketch.TopN) {
 	t.Helper()
 	if got.Total() != want.Total() || got.MaxError() != want.MaxError() || got.Len() != want.Len() {
 		t.Fatalf("after %d: total/maxError/len = %d/%d/%d, want %d/%d/%d", at,
