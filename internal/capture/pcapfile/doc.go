@@ -27,8 +27,9 @@
 // and is overwritten by the next call to [Reader.Next]. Copy it if it must
 // outlive that call. A Reader from [OpenMapped] instead reads a memory
 // mapping of the file in place: its records' Data stay valid until Close,
-// and the goroutines that touch them must recover the fault that a
-// truncation of the file by another process causes (see [Reader.Fault]).
+// and the goroutines that touch them must do so inside [Reader.Guard],
+// which turns the fault that a truncation of the file by another process
+// causes into an error.
 //
 // # Errors
 //
