@@ -4,7 +4,7 @@
 GO        ?= go
 BIN       := bin
 PROGRAMS  := pktvisor-reader pktvisord
-FUZZTIME  ?= 5s
+FUZZTIME  ?= 50000x
 DEMO_PCAP := testdata/captures/dns_udp_tcp_random.pcap
 
 .PHONY: all deps build test vet unit race vagrant-validate fuzz bench bench-scripts generate pgo demo clean
@@ -31,7 +31,8 @@ unit:
 race:
 	$(GO) test -race -count=1 -short ./internal/policy/ ./internal/server/ ./internal/capture/...
 
-# test: everything CI runs. Fuzz targets run briefly (FUZZTIME each).
+# test: everything CI runs. Fuzz targets run briefly: FUZZTIME executions
+# each (a count, not a duration: see scripts/fuzz.sh).
 test: deps vet unit race vagrant-validate
 	FUZZTIME=$(FUZZTIME) ./scripts/fuzz.sh
 
