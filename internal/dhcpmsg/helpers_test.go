@@ -2,7 +2,6 @@ package dhcpmsg
 
 import (
 	"encoding/binary"
-	"encoding/hex"
 	"os"
 	"path/filepath"
 	"testing"
@@ -58,14 +57,4 @@ func udpPayloads(tb testing.TB, path string, ports ...uint16) [][]byte {
 		}
 	}
 	return out
-}
-
-// unhex decodes a hex literal, failing the test on bad input.
-func unhex(tb testing.TB, s string) []byte {
-	tb.Helper()
-	b, err := hex.DecodeString(s)
-	if err != nil {
-		tb.Fatalf("bad hex %q: %v", s, err)
-	}
-	return b
 }

@@ -159,23 +159,3 @@ func (f *feeder) frame(fr frame) {
 
 // fixturePath returns the path of a capture in testdata/captures.
 func fixturePath(name string) string { return filepath.Join(fixtureDir, name) }
-
-// runFixture builds a summary-mode handler from o and feeds it the named
-// capture with host_spec hosts; it returns the handler and its bucket 0.
-func runFixture(tb testing.TB, name, hosts string, o handler.Options) (*V1, map[string]any) {
-	tb.Helper()
-	if o.Periods == 0 {
-		o.Periods = 1
-	}
-	o.Recorded = true
-	h, err := NewV1(o)
-	if err != nil {
-		tb.Fatalf("NewV1: %v", err)
-	}
-	newFeeder(tb, hosts, h).run(fixturePath(name))
-	j, err := h.Bucket(0, 0)
-	if err != nil {
-		tb.Fatalf("bucket 0: %v", err)
-	}
-	return h, j
-}
