@@ -7,12 +7,17 @@ PROGRAMS  := pktvisor-reader pktvisord
 FUZZTIME  ?= 50000x
 DEMO_PCAP := testdata/captures/dns_udp_tcp_random.pcap
 
-.PHONY: all deps build test vet unit race vagrant-validate fuzz bench bench-scripts generate pgo demo clean
+.PHONY: all deps test-deps build test vet unit race vagrant-validate fuzz bench bench-scripts generate pgo demo clean
 
 all: build
 
+# deps: what building needs (libpcap-dev); test-deps adds the tools and
+# peers the tests run (scripts/deps.txt lists both sets).
 deps:
 	./scripts/install-deps.sh
+
+test-deps:
+	./scripts/install-deps.sh --test
 
 build: deps
 	@mkdir -p $(BIN)
@@ -23,7 +28,7 @@ vet:
 	$(GO) vet ./...
 
 # unit: every test. As root the netns/veth integration tests run too and
-# must find their peers (installed by deps); elsewhere they skip.
+# must find their peers (installed by test-deps); elsewhere they skip.
 unit:
 	PKTVISOR_REQUIRE_INTEGRATION=$$([ "$$(id -u)" = 0 ] && echo 1) $(GO) test -count=1 -timeout 20m ./...
 
@@ -33,7 +38,7 @@ race:
 
 # test: everything CI runs. Fuzz targets run briefly: FUZZTIME executions
 # each (a count, not a duration: see scripts/fuzz.sh).
-test: deps vet unit race vagrant-validate
+test: test-deps vet unit race vagrant-validate
 	FUZZTIME=$(FUZZTIME) ./scripts/fuzz.sh
 
 # The Vagrantfile is for users' machines (no box can boot here); its syntax
