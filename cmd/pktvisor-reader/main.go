@@ -15,7 +15,9 @@ import (
 	"github.com/spf13/pflag"
 	"golang.org/x/sys/unix"
 
-	"github.com/pktvisor-go/pktvisor/internal/capture/bpfc"
+	// pktvisor-reader links every built-in handler and input type.
+	_ "github.com/pktvisor-go/pktvisor/internal/handler/all"
+	_ "github.com/pktvisor-go/pktvisor/internal/input/all"
 	"github.com/pktvisor-go/pktvisor/internal/reader"
 	"github.com/pktvisor-go/pktvisor/internal/version"
 )
@@ -106,7 +108,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 		DeepSampleRate: *deep,
 		HostSpec:       *hosts,
 		BPF:            *bpf,
-		CompileBPF:     compileBPF,
 	}
 	if f, ok := stderr.(*os.File); ok && isTerminal(f) {
 		cfg.Progress = f
@@ -135,10 +136,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	log.Info(fmt.Sprintf("processed %d packets", res.Packets), "packets_per_second", int64(pps), "seconds", res.Duration.Seconds())
 	return 0
-}
-
-func compileBPF(expr string, link uint32, snaplen int) (func([]byte) bool, error) {
-	return bpfc.Compile(expr, link, snaplen)
 }
 
 func isTerminal(f *os.File) bool {

@@ -27,6 +27,11 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/pktvisor-go/pktvisor/internal/config"
+	"github.com/pktvisor-go/pktvisor/internal/handler"
+	// pktvisord links every built-in handler and input type.
+	_ "github.com/pktvisor-go/pktvisor/internal/handler/all"
+	"github.com/pktvisor-go/pktvisor/internal/input"
+	_ "github.com/pktvisor-go/pktvisor/internal/input/all"
 	"github.com/pktvisor-go/pktvisor/internal/policy"
 	"github.com/pktvisor-go/pktvisor/internal/server"
 	"github.com/pktvisor-go/pktvisor/internal/version"
@@ -179,11 +184,11 @@ func checkUnsupported(v config.Visor) error {
 
 func printModules(w io.Writer) {
 	fmt.Fprintln(w, "inputs:")
-	for _, in := range policy.Inputs() {
-		fmt.Fprintf(w, "  %s %s\n", in[0], in[1])
+	for _, in := range input.Registered() {
+		fmt.Fprintf(w, "  %s %s\n", in.Type, in.Version)
 	}
 	fmt.Fprintln(w, "handlers:")
-	for _, h := range policy.Handlers() {
+	for _, h := range handler.Registered() {
 		fmt.Fprintf(w, "  %s %s (schema %s)\n", h.Type, h.Version, h.Schema)
 	}
 }
@@ -261,7 +266,7 @@ func run(ctx context.Context, v config.Visor, file *config.File, iface string, l
 		global = file.GlobalHandlerConfig
 	}
 	mgr := policy.NewManager(ctx, policy.ManagerConfig{Periods: v.Periods, DeepSampleRate: v.MaxDeepSample,
-		Global: global, Open: policy.OpenInput, Log: log})
+		Global: global, Log: log})
 	defer mgr.Close()
 
 	srv := server.New(server.Config{
@@ -292,7 +297,7 @@ func run(ctx context.Context, v config.Visor, file *config.File, iface string, l
 		}
 	}
 	if iface != "" {
-		tap, pol := config.DefaultTapPolicy(iface, v, global)
+		tap, pol := config.DefaultTapPolicy(iface, v, global, handler.Defaults())
 		if err := mgr.AddTaps(tap); err != nil {
 			ln.Close()
 			return err

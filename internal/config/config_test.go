@@ -351,7 +351,8 @@ func TestApplyWindowDefaults(t *testing.T) {
 func TestDefaultTapPolicy(t *testing.T) {
 	v := DefaultVisor()
 	v.BPF, v.HostSpec = "port 53", "10.0.0.0/8"
-	tap, pol := DefaultTapPolicy("eth0", v, map[string]map[string]any{"dns": {"only_rcode": uint64(2)}})
+	tap, pol := DefaultTapPolicy("eth0", v, map[string]map[string]any{"dns": {"only_rcode": uint64(2)}},
+		[][3]string{{"net", "net", "1.0"}, {"dhcp", "dhcp", "1.0"}, {"dns", "dns", "1.0"}, {"pcap_stats", "pcap", "1.0"}})
 	if tap.Config["iface"] != "eth0" || tap.Config["host_spec"] != "10.0.0.0/8" || pol.InputConfig["bpf"] != "port 53" {
 		t.Fatalf("tap %+v policy %+v", tap, pol)
 	}

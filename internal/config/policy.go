@@ -445,10 +445,11 @@ func (w *walker) module(p pair, policy string, global map[string]map[string]any,
 // DefaultTapPolicy builds what pktvisord IFACE creates (pktvisor §4.2): a
 // pcap tap "default" on iface with host_spec = v.HostSpec, and a policy
 // "default" on it with input config bpf = v.BPF, window_config num_periods
-// = v.Periods and deep_sample_rate = v.MaxDeepSample, and the modules net,
-// dhcp, dns and pcap_stats (type pcap), all version 1.0. global is the
+// = v.Periods and deep_sample_rate = v.MaxDeepSample, and the modules
+// given as {name, type, version} (the handler registry's defaults: net,
+// dhcp, dns and pcap_stats of type pcap, all version 1.0). global is the
 // agent's global_handler_config (may be nil).
-func DefaultTapPolicy(iface string, v Visor, global map[string]map[string]any) (Tap, Policy) {
+func DefaultTapPolicy(iface string, v Visor, global map[string]map[string]any, modules [][3]string) (Tap, Policy) {
 	tap := Tap{Name: "default", InputType: "pcap", Config: map[string]any{"iface": iface, "host_spec": v.HostSpec}}
 	pol := Policy{
 		Name:        "default",
@@ -457,10 +458,10 @@ func DefaultTapPolicy(iface string, v Visor, global map[string]map[string]any) (
 		InputType:   "pcap",
 		InputConfig: map[string]any{"bpf": v.BPF},
 	}
-	for _, m := range [][2]string{{"net", "net"}, {"dhcp", "dhcp"}, {"dns", "dns"}, {"pcap_stats", "pcap"}} {
+	for _, m := range modules {
 		cfg := map[string]any{}
 		maps.Copy(cfg, global[m[1]])
-		pol.Modules = append(pol.Modules, Module{Name: m[0], Type: m[1], Version: DefaultHandlerVersion, Config: cfg})
+		pol.Modules = append(pol.Modules, Module{Name: m[0], Type: m[1], Version: m[2], Config: cfg})
 	}
 	pol.ApplyWindowDefaults(v.Periods, v.MaxDeepSample)
 	return tap, pol

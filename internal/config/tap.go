@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/pktvisor-go/pktvisor/internal/input"
 )
 
 // Tap is a named, reusable input configuration (visor.taps.<name>).
@@ -21,9 +23,19 @@ type Tap struct {
 	Line   int // line of the tap's name
 }
 
-// InputTypes are the input_type values a tap may have; sflow is pktvisor's
-// alias of flow.
+// InputTypes are the input_type names of pktvisor's configuration grammar
+// (sflow is its alias of flow). A tap may name one of them or a type the
+// input registry holds; whether the type can run is the input registry's
+// answer when the tap is used.
 func InputTypes() []string { return []string{"pcap", "dnstap", "flow", "sflow", "netprobe", "mock"} }
+
+func knownInput(t string) bool {
+	if slices.Contains(InputTypes(), t) {
+		return true
+	}
+	_, ok := input.Lookup(t)
+	return ok
+}
 
 // canonicalInput maps the alias sflow to flow.
 func canonicalInput(t string) string {
@@ -68,7 +80,7 @@ func (w *walker) taps(n *yaml.Node) ([]Tap, error) {
 		if !ok || !isScalar(it.v) {
 			return nil, pkErr(p.v, "missing or invalid tap type key 'input_type'")
 		}
-		if !slices.Contains(InputTypes(), it.v.Value) {
+		if !knownInput(it.v.Value) {
 			return nil, pkErrf(it.v, "Tap '%s' requires input stream type '%s' which is not available", p.key, it.v.Value)
 		}
 		t := Tap{Name: p.key, InputType: it.v.Value, Line: p.k.Line}

@@ -1,11 +1,14 @@
-// Package handler holds what every stream handler shares: its options
+// Package handler holds what every stream handler shares: the registry of
+// handler types ([Register], [Lookup], [Registered]), their options
 // (pktvisor's flat handler config of filters, config, window_config and
-// metric groups), metric-group resolution, the event types handlers
-// receive, and the JSON rendering of sketches and periods.
+// metric groups), metric-group resolution, and the rendering of sketches
+// and periods.
 //
-// Handlers live in sub-packages (netstats, dns, dhcp, pcapstats) and see
-// only this package's typed events, never a capture library's types. The
-// wiring from inputs to handlers is internal/policy's job.
+// Handlers live in sub-packages (netstats, dns, dhcp, pcapstats), register
+// themselves in init, and consume the typed events of package event, never
+// a capture library's types or an input. The wiring from inputs to
+// handlers is internal/policy's job; internal/handler/all links every
+// built-in handler into a program.
 //
 // # The one mistake
 //

@@ -1,8 +1,6 @@
 package policy
 
 import (
-	"maps"
-
 	"github.com/pktvisor-go/pktvisor/internal/config"
 )
 
@@ -102,17 +100,14 @@ func (m *Manager) policyJSON(rp *runPolicy) map[string]any {
 	}
 	inputs := map[string]any{}
 	for _, ri := range rp.inputs {
-		st := ri.in.Stats()
-		info := maps.Clone(ri.info)
+		st := ri.in.Counters()
+		info := ri.in.Info()
 		info["packets"] = st.Packets
 		info["drops"] = st.Drops
 		info["if_drops"] = st.IfDrops
 		info["workers"] = ri.in.Workers()
 		if err := ri.in.Err(); err != nil {
 			info["error"] = err.Error()
-		}
-		if ri.kernel != nil {
-			info["kernel"] = ri.kernel()
 		}
 		inputs[ri.name] = map[string]any{
 			"module": map[string]any{"name": ri.name, "type": ri.typ, "running": ri.in.Err() == nil, "config": ri.config},

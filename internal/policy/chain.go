@@ -1,31 +1,40 @@
 package policy
 
 import (
-	"github.com/pktvisor-go/pktvisor/internal/dnsmsg"
+	"github.com/pktvisor-go/pktvisor/internal/event"
 	"github.com/pktvisor-go/pktvisor/internal/handler"
 )
 
-// dnsFilter is a handler whose filters a chain checks (dns).
-type dnsFilter interface {
-	Passes(m *dnsmsg.Message) bool
-}
-
-// chain feeds the handlers downstream of one or more dns handlers in a
-// chained policy (handlers.modules as a sequence): they see only the DNS
-// messages, and the packets that carried them, that passed every upstream
-// filter. The upstream handlers are fed by the pipeline as usual; chain is
-// one more DNS handler of the pipeline that forwards. A message
-// reassembled from TCP is passed on with the segment that completed it
-// (pktvisor builds a synthetic packet per message instead).
+// chain feeds the handlers downstream of one or more filtering handlers
+// (dns) in a chained policy (handlers.modules as a sequence): they see
+// only the DNS messages, and the packets that carried them, that passed
+// every upstream filter. The upstream handlers are fed by the bus as
+// usual; chain is one more DNS consumer of the bus that forwards. A
+// message reassembled from TCP is passed on with the segment that
+// completed it (pktvisor builds a synthetic packet per message instead).
 type chain struct {
-	up   []dnsFilter
-	down []handler.Handler
+	up      []handler.ChainFilter
+	down    []handler.Handler
+	dns     []event.DNSConsumer
+	packets []event.PacketConsumer
 }
 
-var _ handler.DNSHandler = (*chain)(nil)
+var (
+	_ event.Clock       = (*chain)(nil)
+	_ event.DNSConsumer = (*chain)(nil)
+)
 
-func (c *chain) Name() string   { return "chain" }
-func (c *chain) Schema() string { return "" }
+// add appends a downstream handler.
+func (c *chain) add(h handler.Handler) {
+	c.down = append(c.down, h)
+	if d, ok := h.(event.DNSConsumer); ok {
+		c.dns = append(c.dns, d)
+	} else if p, ok := h.(event.PacketConsumer); ok {
+		c.packets = append(c.packets, p)
+	}
+}
+
+func (c *chain) Name() string { return "chain" }
 
 func (c *chain) Start(ts int64) {
 	for _, h := range c.down {
@@ -45,24 +54,30 @@ func (c *chain) End(ts int64) {
 	}
 }
 
-// Bucket and Window are not used: the downstream handlers are rendered as
-// modules of their own.
-func (c *chain) Bucket(int, int64) (map[string]any, error) { return nil, nil }
-func (c *chain) Window(int, int64) (map[string]any, error) { return nil, nil }
+// WantsDNSRecords implements event.DNSRecordsWanter for the downstream
+// handlers.
+func (c *chain) WantsDNSRecords() bool {
+	for _, h := range c.down {
+		if w, ok := h.(event.DNSRecordsWanter); ok && w.WantsDNSRecords() {
+			return true
+		}
+	}
+	return false
+}
 
-// DNS implements handler.DNSHandler.
-func (c *chain) DNS(ev *handler.DNSEvent) {
+// DNS implements event.DNSConsumer.
+func (c *chain) DNS(ev *event.DNS) {
 	for _, f := range c.up {
-		if !f.Passes(ev.Msg) {
+		if !f.Passes(ev) {
 			return
 		}
 	}
-	for _, h := range c.down {
-		switch x := h.(type) {
-		case handler.DNSHandler:
-			x.DNS(ev)
-		case handler.PacketHandler:
-			x.Packet(ev.P)
+	for _, d := range c.dns {
+		d.DNS(ev)
+	}
+	if ev.Packet != nil {
+		for _, p := range c.packets {
+			p.Packet(ev.Packet)
 		}
 	}
 }

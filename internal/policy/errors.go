@@ -3,6 +3,8 @@ package policy
 import (
 	"errors"
 	"fmt"
+
+	"github.com/pktvisor-go/pktvisor/internal/input"
 )
 
 // Errors the policy manager returns; the REST layer maps them to status
@@ -11,7 +13,7 @@ var (
 	ErrNotFound   = errors.New("not found")
 	ErrExists     = errors.New("already exists")
 	ErrNoTapMatch = errors.New("no tap match found for specified 'input.tap_selector' tags")
-	ErrInvalid    = errors.New("invalid configuration")
+	ErrInvalid    = input.ErrInvalid
 )
 
 // Error is an error of one of the kinds above whose message is exactly
@@ -30,3 +32,17 @@ func (e *Error) Unwrap() error { return e.Kind }
 func errf(kind error, format string, args ...any) error {
 	return &Error{Kind: kind, Msg: fmt.Sprintf(format, args...)}
 }
+
+// StartError is the error of a policy that failed to start; Err is the
+// reason (an input that could not open, a bad handler config).
+type StartError struct {
+	Policy string
+	Err    error
+}
+
+func (e *StartError) Error() string {
+	return fmt.Sprintf("policy [%s] failed to start: %v", e.Policy, e.Err)
+}
+
+// Unwrap returns the reason.
+func (e *StartError) Unwrap() error { return e.Err }

@@ -10,51 +10,28 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
-	"github.com/pktvisor-go/pktvisor/internal/capture"
 	"github.com/pktvisor-go/pktvisor/internal/config"
-	"github.com/pktvisor-go/pktvisor/internal/decode"
+	"github.com/pktvisor-go/pktvisor/internal/event"
 	"github.com/pktvisor-go/pktvisor/internal/handler"
+	"github.com/pktvisor-go/pktvisor/internal/input"
 	"github.com/pktvisor-go/pktvisor/internal/window"
 )
 
-// Opened is what an Opener gives for an input stream.
-type Opened struct {
-	Sources []capture.Source
-	// Hosts are the host addresses of the capture interface, appended to
-	// the tap's host_spec.
-	Hosts []decode.HostSpec
-	// Filter is a user-space frame filter (BPF) when the sources could not
-	// filter in the kernel.
-	Filter func([]byte) bool
-	// Info is shown in the input's info JSON (capture backend, fallbacks).
-	Info map[string]any
-	// Recorded marks a replay (a capture file): handlers render no live
-	// rates and period lengths follow packet time.
-	Recorded bool
-	// Cleanup, when set, runs after the sources are closed (it detaches
-	// kernel programs the sources needed).
-	Cleanup func()
-	// Kernel, when set, returns live kernel-side counters for the input's
-	// info (per-layer packet and drop counts of eBPF/AF_XDP paths).
-	Kernel func() map[string]any
-	// KernelFiltered, when set, returns the cumulative packets a kernel
-	// pre-filter kept from user space (counted as net's filtered).
-	KernelFiltered func() uint64
-}
-
-// Opener opens the sources of an input stream from its merged config (the
-// tap's config overridden by the policy's input config and filter).
-type Opener func(ctx context.Context, inputType string, cfg map[string]any) (Opened, error)
+// Opener opens an input stream of type inputType from its merged config
+// (the tap's config overridden by the policy's input config and filter).
+// The agent's is input.Open, the registry's; tests give their own.
+type Opener func(ctx context.Context, inputType string, cfg input.Config) (input.Stream, error)
 
 // ManagerConfig configures a Manager.
 type ManagerConfig struct {
 	Periods        int // default num_periods of policies without window_config
 	DeepSampleRate int
 	Global         map[string]map[string]any // global_handler_config
-	Open           Opener
+	Open           Opener                    // nil: input.Open
 	Log            *slog.Logger
 }
 
@@ -70,7 +47,6 @@ type Manager struct {
 	tapOrder []string
 	policies map[string]*runPolicy
 	inputs   map[string]*runInput
-	seed     uint32
 	cache    map[cacheKey]cached // merged windows, as pktvisor caches them
 }
 
@@ -90,22 +66,20 @@ type cached struct {
 
 type runInput struct {
 	recorded bool
-	cleanup  func()
-	kernel   func() map[string]any
 	name     string
 	tap      string
 	typ      string
+	produces []event.Kind
 	config   map[string]any
 	in       *Input
-	info     map[string]any
-	hosts    decode.HostSpec
 	users    map[string]bool // policies using it
 }
 
 type runModule struct {
 	name   string // instance name <policy>-<tap>-<module>
 	mod    config.Module
-	info   HandlerInfo
+	info   handler.Info
+	kinds  []event.Kind // what the bus attaches it for
 	input  *runInput
 	shards []handler.Handler // one per worker of the input
 }
@@ -123,6 +97,9 @@ type runPolicy struct {
 func NewManager(ctx context.Context, cfg ManagerConfig) *Manager {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
+	}
+	if cfg.Open == nil {
+		cfg.Open = input.Open
 	}
 	return &Manager{ctx: ctx, cfg: cfg, log: cfg.Log, taps: map[string]config.Tap{},
 		policies: map[string]*runPolicy{}, inputs: map[string]*runInput{}}
@@ -180,12 +157,20 @@ func (m *Manager) addPolicy(p config.Policy) (err error) {
 		return errf(ErrExists, "policy with name '%s' already defined", p.Name)
 	}
 	if p.Chained {
-		// Upstream handlers must be able to filter for the rest: net
-		// passes everything (its filters need GeoIP), dns passes what its
-		// filters keep; other types cannot lead.
+		// Upstream handlers must be able to filter for the rest (dns
+		// passes what its filters keep) or pass everything (net); the
+		// registry says which types can lead.
+		var leaders []string
+		infos := handler.Registered()
+		slices.SortStableFunc(infos, func(a, b handler.Info) int { return a.DefaultOrder - b.DefaultOrder })
+		for _, i := range infos {
+			if i.LeadsChain && !slices.Contains(leaders, i.Type) {
+				leaders = append(leaders, i.Type)
+			}
+		}
 		for _, mod := range p.Modules[:max(len(p.Modules)-1, 0)] {
-			if mod.Type != "net" && mod.Type != "dns" {
-				return errf(ErrInvalid, "policy '%s': a chain can only continue after net or dns handlers, not after '%s'", p.Name, mod.Type)
+			if !slices.Contains(leaders, mod.Type) {
+				return errf(ErrInvalid, "policy '%s': a chain can only continue after %s handlers, not after '%s'", p.Name, strings.Join(leaders, " or "), mod.Type)
 			}
 		}
 	}
@@ -225,7 +210,7 @@ func (m *Manager) addPolicy(p config.Policy) (err error) {
 				in.stop()
 				delete(m.inputs, in.name)
 			}
-			err = fmt.Errorf("policy [%s] failed to start: %w", p.Name, err)
+			err = &StartError{Policy: p.Name, Err: err}
 		}
 	}()
 	for _, tn := range taps {
@@ -258,7 +243,7 @@ func (m *Manager) addPolicy(p config.Policy) (err error) {
 	// Everything built: attach (cannot fail).
 	for _, ri := range rp.inputs {
 		mods := rp.modulesOf(ri)
-		ri.in.Do(func(i int, pipe *Pipeline) { pipe.Add(rp.attach(mods, i)) })
+		ri.in.Do(func(i int, b *event.Bus) { rp.attach(b, mods, i) })
 		ri.users[p.Name] = true
 	}
 	for _, ri := range created {
@@ -282,91 +267,85 @@ func (rp *runPolicy) modulesOf(ri *runInput) []*runModule {
 	return out
 }
 
-// attach returns worker i's handlers of mods for the pipeline. In a
-// chained policy, handlers after a dns handler are fed through a chain
-// that applies the upstream dns filters; the chain is remembered so that
-// the policy's removal detaches it too.
-func (rp *runPolicy) attach(mods []*runModule, i int) []handler.Handler {
-	var out []handler.Handler
-	var ups []dnsFilter
+// attach attaches worker i's handlers of mods to its bus. In a chained
+// policy, handlers after a filtering handler (dns) are fed through a chain
+// that applies the upstream filters; the chain is remembered so that the
+// policy's removal detaches it too.
+func (rp *runPolicy) attach(b *event.Bus, mods []*runModule, i int) {
+	var ups []handler.ChainFilter
 	var ch *chain
 	for _, rm := range mods {
 		h := rm.shards[i]
 		if ch != nil {
-			ch.down = append(ch.down, h)
+			ch.add(h)
 		} else {
-			out = append(out, h)
+			b.Attach(h, rm.kinds...)
 		}
 		if !rp.cfg.Chained {
 			continue
 		}
-		if f, ok := h.(dnsFilter); ok {
+		if f, ok := h.(handler.ChainFilter); ok {
 			ups = append(ups, f)
 			// Everything after this handler goes through the filters
 			// seen so far.
-			ch = &chain{up: append([]dnsFilter(nil), ups...)}
+			ch = &chain{up: slices.Clone(ups)}
 			rp.chains = append(rp.chains, ch)
-			out = append(out, ch)
+			b.Attach(ch, event.KindDNS)
 		}
 	}
-	return out
 }
 
 func (m *Manager) startInput(name, tap, typ string, cfg map[string]any) (*runInput, error) {
-	if m.cfg.Open == nil {
-		return nil, errf(ErrInvalid, "no input opener")
-	}
-	op, err := m.cfg.Open(m.ctx, typ, cfg)
+	produces, err := m.produces(typ)
 	if err != nil {
 		return nil, err
 	}
-	hosts, err := decode.ParseHostSpec(stringOf(cfg["host_spec"]))
+	s, err := m.cfg.Open(m.ctx, typ, input.Config{Map: cfg, Log: m.log})
 	if err != nil {
-		for _, s := range op.Sources {
-			s.Close()
-		}
-		return nil, errf(ErrInvalid, "host_spec: %v", err)
+		return nil, err
 	}
-	for _, h := range op.Hosts {
-		for _, p := range h.Prefixes() {
-			hosts.Add(p)
-		}
-	}
-	flows := 0
-	if v, ok := cfg["tcp_packet_reassembly_cache_limit"]; ok {
-		if n, ok := v.(uint64); ok {
-			flows = int(n)
-		}
-	}
-	in := NewInput(m.ctx, name, op.Sources, PipelineConfig{Hosts: hosts, Filter: op.Filter, TCPFlows: flows}, m.log)
-	in.kernelFiltered = op.KernelFiltered
-	info := map[string]any{}
-	maps.Copy(info, op.Info)
-	info["host_spec"] = hosts.String()
-	attrs := []any{"input", name, "tap", tap, "workers", len(op.Sources), "host_spec", hosts.String()}
-	for _, k := range []string{"pcap_source", "xdp_mode", "ebpf_mode", "fallbacks", "af_xdp_fallbacks", "ebpf_fallbacks", "xdp_replaced"} {
-		if v, ok := op.Info[k]; ok {
+	in := NewInput(m.ctx, name, s, m.log)
+	info := s.Info()
+	attrs := []any{"input", name, "tap", tap, "workers", s.Workers()}
+	for _, k := range []string{"host_spec", "pcap_source", "xdp_mode", "ebpf_mode", "fallbacks", "af_xdp_fallbacks", "ebpf_fallbacks", "xdp_replaced"} {
+		if v, ok := info[k]; ok {
 			attrs = append(attrs, k, v)
 		}
 	}
 	m.log.Info("input started", attrs...)
-	return &runInput{name: name, tap: tap, typ: typ, config: cfg, in: in, info: info, hosts: hosts,
-		users: map[string]bool{}, recorded: op.Recorded, cleanup: op.Cleanup, kernel: op.Kernel}, nil
+	return &runInput{name: name, tap: tap, typ: typ, produces: produces, config: cfg, in: in,
+		users: map[string]bool{}, recorded: s.Recorded()}, nil
+}
+
+// produces returns the event kinds of input type typ.
+func (m *Manager) produces(typ string) ([]event.Kind, error) {
+	i, ok := input.Lookup(typ)
+	if !ok {
+		var types []string
+		for _, r := range input.Registered() {
+			types = append(types, r.Type)
+		}
+		return nil, errf(ErrInvalid, "input type '%s' is not supported by this version (supported: %s)", typ, strings.Join(types, ", "))
+	}
+	return i.Produces, nil
 }
 
 func (m *Manager) buildModule(p config.Policy, tap string, mod config.Module, ri *runInput) (*runModule, error) {
-	info, err := lookupHandler(p.Name, mod.Type, mod.Version, ri.typ)
-	if err != nil {
-		return nil, err
+	info, ok := handler.Lookup(mod.Type, mod.Version)
+	if !ok {
+		return nil, errf(ErrInvalid, "Policy '%s' requires stream handler type '%s' and version '%s' which is not available", p.Name, mod.Type, mod.Version)
 	}
-	rm := &runModule{name: p.Name + "-" + tap + "-" + mod.Name, mod: mod, info: info, input: ri}
+	if !handler.Meets(info.Consumes, ri.produces) {
+		return nil, errf(ErrInvalid, "handler type '%s' does not accept input type '%s'", mod.Type, ri.typ)
+	}
+	rm := &runModule{name: p.Name + "-" + tap + "-" + mod.Name, mod: mod, info: info, input: ri,
+		kinds: handler.Attachable(info.Consumes, ri.produces)}
 	for i := 0; i < ri.in.Workers(); i++ {
-		m.seed++
 		cfg := maps.Clone(mod.Config)
 		delete(cfg, "enable")
 		delete(cfg, "disable")
-		o := handler.Options{Name: rm.name, Hosts: ri.hosts, Config: cfg, Enable: mod.Enable, Disable: mod.Disable,
-			Periods: m.cfg.Periods, DeepSampleRate: m.cfg.DeepSampleRate, Seed: m.seed, Recorded: ri.recorded}
+		o := handler.Options{Name: rm.name, Config: cfg, Enable: mod.Enable, Disable: mod.Disable,
+			Periods: m.cfg.Periods, DeepSampleRate: m.cfg.DeepSampleRate, Seed: uint32(i + 1), Recorded: ri.recorded}
 		h, err := info.New(o)
 		if err != nil {
 			return nil, errf(ErrInvalid, "%s: %v", mod.Name, err)
@@ -376,14 +355,8 @@ func (m *Manager) buildModule(p config.Policy, tap string, mod config.Module, ri
 	return rm, nil
 }
 
-// stop stops the input's workers and sources, then runs its cleanup.
-func (ri *runInput) stop() {
-	ri.in.Stop()
-	if ri.cleanup != nil {
-		ri.cleanup()
-		ri.cleanup = nil
-	}
-}
+// stop stops the input's stream and releases it.
+func (ri *runInput) stop() { ri.in.Stop() }
 
 // Wait blocks until every input has ended by itself (capture files read
 // to their end) or ctx is done.
@@ -418,7 +391,7 @@ func (m *Manager) RemovePolicy(name string) error {
 }
 
 func (m *Manager) removeLocked(rp *runPolicy) {
-	mine := map[handler.Handler]bool{}
+	mine := map[event.Clock]bool{}
 	for _, rm := range rp.modules {
 		for _, h := range rm.shards {
 			mine[h] = true
@@ -431,7 +404,7 @@ func (m *Manager) removeLocked(rp *runPolicy) {
 		if !ri.users[rp.cfg.Name] {
 			continue
 		}
-		ri.in.Do(func(_ int, p *Pipeline) { p.Remove(func(h handler.Handler) bool { return mine[h] }) })
+		ri.in.Do(func(_ int, b *event.Bus) { b.Detach(func(c event.Clock) bool { return mine[c] }) })
 		delete(ri.users, rp.cfg.Name)
 		if len(ri.users) == 0 {
 			ri.stop()
@@ -465,7 +438,7 @@ func (m *Manager) RemoveTap(name string) error {
 func (rm *runModule) snap(win bool, n int, now int64) (handler.Snap, error) {
 	var out handler.Snap
 	var err error
-	rm.input.in.Do(func(i int, _ *Pipeline) {
+	rm.input.in.Do(func(i int, _ *event.Bus) {
 		if err != nil {
 			return
 		}
@@ -619,4 +592,31 @@ func stringOf(v any) string {
 		return s
 	}
 	return fmt.Sprint(v)
+}
+
+// Progress sums the progress of the inputs that report it (files): bytes
+// done and in all, and packets delivered.
+func (m *Manager) Progress() (done, total int64, packets uint64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, ri := range m.inputs {
+		if p, ok := ri.in.stream.(input.Progress); ok {
+			d, t, n := p.Progress()
+			done, total, packets = done+d, total+t, packets+n
+		}
+	}
+	return done, total, packets
+}
+
+// Errors returns the errors that stopped inputs, in input name order.
+func (m *Manager) Errors() []error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var errs []error
+	for _, n := range slices.Sorted(maps.Keys(m.inputs)) {
+		if err := m.inputs[n].in.Err(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errs
 }

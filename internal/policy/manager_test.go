@@ -3,6 +3,7 @@ package policy
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"runtime"
@@ -14,25 +15,30 @@ import (
 	"github.com/pktvisor-go/pktvisor/internal/capture"
 	"github.com/pktvisor-go/pktvisor/internal/capture/mock"
 	"github.com/pktvisor-go/pktvisor/internal/config"
+	"github.com/pktvisor-go/pktvisor/internal/decode"
+	_ "github.com/pktvisor-go/pktvisor/internal/handler/all"
+	"github.com/pktvisor-go/pktvisor/internal/input"
+	"github.com/pktvisor-go/pktvisor/internal/input/pcap"
 )
 
 // testOpener serves pcap_file taps from files and everything else from one
 // shared mock source per call.
 func testOpener(mocks *[]*mock.Source) Opener {
-	return func(ctx context.Context, typ string, cfg map[string]any) (Opened, error) {
-		if f, ok := cfg["pcap_file"].(string); ok {
-			src, err := capture.OpenFile(f)
-			if err != nil {
-				return Opened{}, err
-			}
-			return Opened{Sources: []capture.Source{src}, Info: map[string]any{"pcap_source": "file"}}, nil
+	return func(ctx context.Context, typ string, c input.Config) (input.Stream, error) {
+		cfg := c.Map
+		if _, ok := cfg["pcap_file"].(string); ok {
+			return input.Open(ctx, typ, c)
 		}
 		if cfg["iface"] == "missing0" {
-			return Opened{}, errors.New("interface missing0 not found")
+			return nil, errors.New("interface missing0 not found")
+		}
+		hosts, err := decode.ParseHostSpec(fmt.Sprint(cfg["host_spec"]))
+		if cfg["host_spec"] == nil || err != nil {
+			hosts = decode.HostSpec{}
 		}
 		a, b := mock.New(), mock.New()
 		*mocks = append(*mocks, a, b)
-		return Opened{Sources: []capture.Source{a, b}, Info: map[string]any{"pcap_source": "mock"}}, nil
+		return pcap.FromSources([]capture.Source{a, b}, pcap.SourcesConfig{Hosts: hosts, Info: map[string]any{"pcap_source": "mock"}}), nil
 	}
 }
 
@@ -425,10 +431,10 @@ func TestChainedPolicy(t *testing.T) {
 func TestKernelFilteredReachesNet(t *testing.T) {
 	var mocks []*mock.Source
 	var kernel atomic.Uint64
-	open := func(ctx context.Context, typ string, cfg map[string]any) (Opened, error) {
+	open := func(ctx context.Context, typ string, c input.Config) (input.Stream, error) {
 		a, b := mock.New(), mock.New()
 		mocks = append(mocks, a, b)
-		return Opened{Sources: []capture.Source{a, b}, KernelFiltered: kernel.Load}, nil
+		return pcap.FromSources([]capture.Source{a, b}, pcap.SourcesConfig{KernelFiltered: kernel.Load}), nil
 	}
 	m := NewManager(context.Background(), ManagerConfig{Periods: 5, DeepSampleRate: 100, Open: open,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})

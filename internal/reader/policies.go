@@ -9,7 +9,6 @@ import (
 	"maps"
 
 	"github.com/pktvisor-go/pktvisor/internal/config"
-	"github.com/pktvisor-go/pktvisor/internal/policy"
 )
 
 // RunPolicies runs cfg.File through the taps and policies of a pktvisord
@@ -64,22 +63,13 @@ func RunPolicies(ctx context.Context, cfg Config, configFile string, out io.Writ
 	if len(pols) == 0 {
 		return fmt.Errorf("%s: no policy on a pcap tap to run", configFile)
 	}
-	m := policy.NewManager(ctx, policy.ManagerConfig{Periods: cfg.Periods, DeepSampleRate: cfg.DeepSampleRate,
-		Global: f.GlobalHandlerConfig, Open: policy.OpenInput, Log: log})
+	m, err := start2(ctx, cfg, taps, pols, f.GlobalHandlerConfig, log)
+	if err != nil {
+		return err
+	}
 	defer m.Close()
-	if err := m.AddTaps(taps...); err != nil {
-		return err
-	}
-	if err := m.AddPolicies(pols...); err != nil {
-		return err
-	}
-	if err := m.Wait(ctx); err != nil {
-		return ErrInterrupted
-	}
-	win, n := true, cfg.Periods
-	if cfg.Periods == 1 {
-		win, n = false, 0
-	}
+	readErr := wait(ctx, m, cfg.Progress)
+	win, n := periodsQuery(cfg.Periods)
 	doc, err := m.Metrics("__all", win, n)
 	if err != nil {
 		return err
@@ -87,5 +77,5 @@ func RunPolicies(ctx context.Context, cfg Config, configFile string, out io.Writ
 	if err := json.NewEncoder(out).Encode(doc); err != nil {
 		return fmt.Errorf("write json: %w", err)
 	}
-	return nil
+	return readErr
 }

@@ -16,7 +16,9 @@ import (
 	"testing"
 
 	"github.com/pktvisor-go/pktvisor/internal/capture/pcapfile"
-	"github.com/pktvisor-go/pktvisor/internal/decode"
+	_ "github.com/pktvisor-go/pktvisor/internal/handler/all"
+	"github.com/pktvisor-go/pktvisor/internal/input"
+	_ "github.com/pktvisor-go/pktvisor/internal/input/all"
 )
 
 const fixtures = "../../testdata/captures/"
@@ -264,19 +266,24 @@ func TestFileShrinks(t *testing.T) {
 				t.Fatal(err)
 			}
 			cfg := Config{File: path, Periods: 1, Workers: workers}
-			r, err := pcapfile.OpenMapped(path)
-			if err != nil {
+			if r, err := pcapfile.OpenMapped(path); err != nil {
 				t.Fatal(err)
-			}
-			defer r.Close()
-			if !r.Mapped() {
+			} else if !r.Mapped() {
+				r.Close()
 				t.Skip("this platform does not map files")
+			} else {
+				r.Close()
 			}
-			if err := os.Truncate(path, keep); err != nil {
-				t.Fatal(err)
+			// The file shrinks after the input has mapped it, before it reads.
+			cfg.open = func(ctx context.Context, typ string, c input.Config) (input.Stream, error) {
+				s, err := input.Open(ctx, typ, c)
+				if err == nil {
+					err = os.Truncate(path, keep)
+				}
+				return s, err
 			}
 			var out bytes.Buffer
-			res, err := run(context.Background(), cfg, r, decode.HostSpec{}, &out, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			res, err := Run(context.Background(), cfg, &out, slog.New(slog.NewTextHandler(io.Discard, nil)))
 			var fe *pcapfile.FormatError
 			if !errors.Is(err, pcapfile.ErrShrunk) || !errors.As(err, &fe) || fe.Offset != keep ||
 				!strings.HasPrefix(err.Error(), path+": ") || strings.Count(err.Error(), path) != 1 {

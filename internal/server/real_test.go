@@ -13,6 +13,8 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/pktvisor-go/pktvisor/internal/config"
+	_ "github.com/pktvisor-go/pktvisor/internal/handler/all"
+	_ "github.com/pktvisor-go/pktvisor/internal/input/all"
 	"github.com/pktvisor-go/pktvisor/internal/policy"
 )
 
@@ -55,7 +57,7 @@ func TestRealExposition(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := policy.NewManager(context.Background(), policy.ManagerConfig{Periods: 1, DeepSampleRate: 100,
-		Open: policy.OpenInput, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	defer m.Close()
 	if err := m.AddTaps(f.Taps...); err != nil {
 		t.Fatal(err)

@@ -5,16 +5,16 @@
 //
 // # The one mistake
 //
-// The handler looks at UDP on ports 67/68 and 546/547 only; other packets
-// are ignored, not counted as filtered. Give it every packet of its input
-// (or only the DHCP ones): the result is the same.
+// The handler counts DHCP events: the input decides what is DHCP (UDP on
+// ports 67/68, else 546/547) and parses each datagram once; a datagram that
+// does not parse is an event, not a message.
 package dhcp
 
 import (
 	"fmt"
 
-	"github.com/pktvisor-go/pktvisor/internal/decode"
 	"github.com/pktvisor-go/pktvisor/internal/dhcpmsg"
+	"github.com/pktvisor-go/pktvisor/internal/event"
 	"github.com/pktvisor-go/pktvisor/internal/handler"
 	"github.com/pktvisor-go/pktvisor/internal/window"
 )
@@ -48,13 +48,14 @@ type V1 struct {
 	win   *window.Manager[*bucket]
 	deep  window.Sampler
 	xacts xactTable
-	now   int64 // event time of the last packet or tick
-	m4    dhcpmsg.V4
-	m6    dhcpmsg.V6
+	now   int64  // event time of the last event or tick
 	key   []byte // scratch for top-N keys; TopN.Update copies what it keeps
 }
 
-var _ handler.PacketHandler = (*V1)(nil)
+var (
+	_ handler.Handler    = (*V1)(nil)
+	_ event.DHCPConsumer = (*V1)(nil)
+)
 
 // NewV1 validates o and returns a handler. Config keys: xact_ttl_ms or
 // xact_ttl_secs (a positive integer, at most one day; xact_ttl_ms wins
@@ -126,45 +127,34 @@ func (h *V1) End(ts int64) { h.win.End(ts) }
 // started (not per period: pktvisor's schema has no place for them).
 func (h *V1) Transactions() XactStats { return h.xacts.stats }
 
-// Packet counts one UDP datagram on a DHCP port (67/68 for DHCPv4, else
-// 546/547 for DHCPv6, on either side); it ignores every other packet. A
-// datagram counts as an event; one that parses as a DHCP message also
-// counts in total and under its message type. It does not allocate.
-func (h *V1) Packet(p *decode.Packet) {
-	if p.L4 != decode.L4UDP {
-		return
-	}
-	v4 := isPort(p, dhcpmsg.ServerPortV4, dhcpmsg.ClientPortV4)
-	if !v4 && !isPort(p, dhcpmsg.ServerPortV6, dhcpmsg.ClientPortV6) {
-		return
-	}
-	h.now = p.TS
-	h.win.Advance(p.TS)
+// DHCP counts one datagram on a DHCP port (implements
+// event.DHCPConsumer). A datagram counts as an event; one that parsed as a
+// DHCP message also counts in total and under its message type. It does
+// not allocate.
+func (h *V1) DHCP(ev *event.DHCP) {
+	h.now = ev.TS
+	h.win.Advance(ev.TS)
 	b := h.win.Live()
 	b.events++
-	b.rateEvents.Add(p.TS, 1)
+	b.rateEvents.Add(ev.TS, 1)
 	deep := h.deep.Deep()
 	if deep {
 		b.deepSamples++
 	}
-	if v4 {
-		h.packetV4(b, p, deep)
-	} else {
-		h.packetV6(b, p, deep)
-	}
-}
-
-func isPort(p *decode.Packet, a, b uint16) bool {
-	return p.SrcPort == a || p.SrcPort == b || p.DstPort == a || p.DstPort == b
-}
-
-func (h *V1) packetV4(b *bucket, p *decode.Packet, deep bool) {
-	m := &h.m4
-	if dhcpmsg.ParseV4(p.Payload, m) != nil {
+	if !ev.Valid {
 		return // malformed: an event, not a message
 	}
+	if ev.V6 {
+		h.eventV6(b, ev, deep)
+	} else {
+		h.eventV4(b, ev, deep)
+	}
+}
+
+func (h *V1) eventV4(b *bucket, ev *event.DHCP, deep bool) {
+	m := ev.V4
 	b.total++
-	b.rateTotal.Add(p.TS, 1)
+	b.rateTotal.Add(ev.TS, 1)
 	switch m.MsgType {
 	case dhcpmsg.Discover:
 		b.discover++
@@ -173,19 +163,19 @@ func (h *V1) packetV4(b *bucket, p *decode.Packet, deep bool) {
 		if deep {
 			server := m.ServerID
 			if !server.IsValid() {
-				server = p.SrcIP
+				server = ev.Src
 			}
-			k := appendMAC(h.key[:0], p)
+			k := appendMAC(h.key[:0], ev)
 			k = append(k, '/')
 			k = server.AppendTo(k)
 			b.topServers.Update(k, 1)
 		}
 	case dhcpmsg.Request:
 		b.request++
-		h.xacts.insert(m.XID, p.TS, m.HardwareAddr(), m.Hostname)
+		h.xacts.insert(m.XID, ev.TS, m.HardwareAddr(), m.Hostname)
 	case dhcpmsg.Ack:
 		b.ack++
-		x, ok := h.xacts.take(m.XID, p.TS)
+		x, ok := h.xacts.take(m.XID, ev.TS)
 		if ok && deep {
 			k := appendHex(h.key[:0], x.chaddr[:x.hlen])
 			k = append(k, '/')
@@ -201,13 +191,10 @@ func (h *V1) packetV4(b *bucket, p *decode.Packet, deep bool) {
 	}
 }
 
-func (h *V1) packetV6(b *bucket, p *decode.Packet, deep bool) {
-	m := &h.m6
-	if dhcpmsg.ParseV6Inner(p.Payload, m) != nil {
-		return // malformed: an event, not a message
-	}
+func (h *V1) eventV6(b *bucket, ev *event.DHCP, deep bool) {
+	m := ev.V6Msg
 	b.total++
-	b.rateTotal.Add(p.TS, 1)
+	b.rateTotal.Add(ev.TS, 1)
 	switch m.MsgType {
 	case dhcpmsg.Solicit:
 		b.solicit++
@@ -221,20 +208,20 @@ func (h *V1) packetV6(b *bucket, p *decode.Packet, deep bool) {
 		return
 	}
 	if deep && m.ServerID != nil && (m.MsgType == dhcpmsg.Advertise || m.MsgType == dhcpmsg.Reply) {
-		k := appendMAC(h.key[:0], p)
+		k := appendMAC(h.key[:0], ev)
 		k = append(k, '/')
-		k = p.SrcIP.AppendTo(k)
+		k = ev.Src.AppendTo(k)
 		b.topServers.Update(k, 1)
 	}
 }
 
-// appendMAC appends the packet's source MAC, or nothing when the frame had
-// no link-layer header.
-func appendMAC(k []byte, p *decode.Packet) []byte {
-	if !p.HasEth {
+// appendMAC appends the datagram's source MAC, or nothing when the frame
+// had no link-layer header.
+func appendMAC(k []byte, ev *event.DHCP) []byte {
+	if !ev.HasEth {
 		return k
 	}
-	return appendHex(k, p.EthSrc[:])
+	return appendHex(k, ev.EthSrc[:])
 }
 
 // appendHex appends b as colon-separated lower-case hex ("78:4f:43:...").

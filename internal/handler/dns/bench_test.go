@@ -5,6 +5,7 @@ import (
 
 	"github.com/pktvisor-go/pktvisor/internal/decode"
 	"github.com/pktvisor-go/pktvisor/internal/dnsmsg"
+	"github.com/pktvisor-go/pktvisor/internal/event"
 	"github.com/pktvisor-go/pktvisor/internal/handler"
 )
 
@@ -84,11 +85,11 @@ func benchDNSv1(b *testing.B, enable []string, parse bool) {
 	}
 	var (
 		msg dnsmsg.Message
-		ev  handler.DNSEvent
+		ev  event.DNS
 	)
 	send := func(i int) {
 		m := &msgs[i]
-		ev.P = &m.p
+		dnsEvent(&ev, &m.p, nil, 0, false)
 		if parse {
 			_ = msg.Parse(m.payload, dnsmsg.ParseOptions{})
 			ev.Msg = &msg

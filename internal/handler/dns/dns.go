@@ -19,8 +19,8 @@ import (
 	"slices"
 	"strconv"
 
-	"github.com/pktvisor-go/pktvisor/internal/decode"
 	"github.com/pktvisor-go/pktvisor/internal/dnsmsg"
+	"github.com/pktvisor-go/pktvisor/internal/event"
 	"github.com/pktvisor-go/pktvisor/internal/handler"
 	"github.com/pktvisor-go/pktvisor/internal/window"
 )
@@ -102,8 +102,10 @@ type V1 struct {
 }
 
 var (
-	_ handler.DNSHandler       = (*V1)(nil)
-	_ handler.DNSRecordsWanter = (*V1)(nil)
+	_ handler.Handler        = (*V1)(nil)
+	_ event.DNSConsumer      = (*V1)(nil)
+	_ event.DNSRecordsWanter = (*V1)(nil)
+	_ handler.ChainFilter    = (*V1)(nil)
 )
 
 // NewV1 validates o (unknown keys, metric groups, filter values) and
@@ -163,7 +165,7 @@ func (h *V1) Tick(ts int64) {
 // End implements handler.Handler.
 func (h *V1) End(ts int64) { h.win.End(ts) }
 
-// WantsDNSRecords implements handler.DNSRecordsWanter: the records are
+// WantsDNSRecords implements event.DNSRecordsWanter: the records are
 // needed for only_dnssec_response (RRSIG) and the top_ecs group (OPT/ECS).
 func (h *V1) WantsDNSRecords() bool { return h.f.onlyDNSSEC || h.on.ecs }
 
@@ -192,15 +194,15 @@ func (h *V1) onShift(closed, live *bucket) {
 	}
 }
 
-// DNS implements handler.DNSHandler: it counts one DNS message. It does
+// DNS implements event.DNSConsumer: it counts one DNS message. It does
 // not allocate once the transaction table and sketches have warmed up.
-func (h *V1) DNS(ev *handler.DNSEvent) {
-	p, m := ev.P, ev.Msg
-	h.now = max(h.now, p.TS)
-	h.win.Advance(p.TS)
+func (h *V1) DNS(ev *event.DNS) {
+	m := ev.Msg
+	h.now = max(h.now, ev.TS)
+	h.win.Advance(ev.TS)
 	b := h.win.Live()
 	b.c.events++
-	b.rateEvents.Add(p.TS, 1)
+	b.rateEvents.Add(ev.TS, 1)
 	suffix := 0
 	if !h.noFilters {
 		var keep bool
@@ -213,20 +215,20 @@ func (h *V1) DNS(ev *handler.DNSEvent) {
 	if deep {
 		b.c.deepSamples++
 	}
-	b.rateTotal.Add(p.TS, 1)
+	b.rateTotal.Add(ev.TS, 1)
 
 	resp, rc := m.IsResponse(), m.Rcode()
 	c := &b.c
 	c.total++
-	if ev.TCP {
+	if ev.Transport.Stream() {
 		c.tcp++
 	} else {
 		c.udp++
 	}
-	switch p.L3 {
-	case decode.L3IPv4:
+	switch {
+	case ev.Src.Is4():
 		c.ipv4++
-	case decode.L3IPv6:
+	case ev.Src.Is6():
 		c.ipv6++
 	}
 	if resp {
@@ -262,7 +264,7 @@ func (h *V1) DNS(ev *handler.DNSEvent) {
 // metricPort returns the port top_udp_ports counts: the one that is not a
 // DNS port; when both are, the client's (the source of a query, the
 // destination of a reply); 0 when neither is.
-func metricPort(p *decode.Packet, resp bool) uint16 {
+func metricPort(p *event.Endpoints, resp bool) uint16 {
 	sd, dd := IsDNSPort(p.SrcPort), IsDNSPort(p.DstPort)
 	switch {
 	case sd && dd:
@@ -280,15 +282,15 @@ func metricPort(p *decode.Packet, resp bool) uint16 {
 
 // transaction pairs queries and replies. A query opens a transaction; a
 // reply closes the one with the same ID on the same flow.
-func (h *V1) transaction(b *bucket, ev *handler.DNSEvent, deep bool) {
-	p, m := ev.P, ev.Msg
+func (h *V1) transaction(b *bucket, ev *event.DNS, deep bool) {
+	m := ev.Msg
 	var k xactKey
-	k.set(p.SrcIP, p.DstIP, p.SrcPort, p.DstPort, m.ID, ev.TCP)
+	k.set(ev.Src, ev.Dst, ev.SrcPort, ev.DstPort, m.ID, ev.Transport.Stream())
 	if !m.IsResponse() {
-		h.xacts.Start(&k, p.TS, ev.Size)
+		h.xacts.Start(&k, ev.TS, ev.Size)
 		return
 	}
-	r, dur, qsize := h.xacts.End(&k, p.TS)
+	r, dur, qsize := h.xacts.End(&k, ev.TS)
 	switch r {
 	case xactNone:
 		return
@@ -306,10 +308,10 @@ func (h *V1) transaction(b *bucket, ev *handler.DNSEvent, deep bool) {
 		slow = b.slowOut
 		thr  = h.slowOutUs
 	)
-	switch p.Dir {
-	case decode.DirToHost:
+	switch ev.Dir {
+	case event.DirToHost:
 		b.c.xactOut++
-	case decode.DirFromHost:
+	case event.DirFromHost:
 		b.c.xactIn++
 		q, hist, slow, thr = b.xactInUs, b.xactInHist, b.slowIn, h.slowInUs
 	default:
@@ -335,11 +337,11 @@ func (h *V1) transaction(b *bucket, ev *handler.DNSEvent, deep bool) {
 }
 
 // deepUpdate updates the sketches of a deep-sampled message.
-func (h *V1) deepUpdate(b *bucket, ev *handler.DNSEvent, suffix int) {
-	p, m := ev.P, ev.Msg
+func (h *V1) deepUpdate(b *bucket, ev *event.DNS, suffix int) {
+	m := ev.Msg
 	resp, rc := m.IsResponse(), m.Rcode()
 	if h.on.ports {
-		if port := metricPort(p, resp); port != 0 {
+		if port := metricPort(&ev.Endpoints, resp); port != 0 {
 			b.topUDPPorts.Add(port, 1)
 		}
 	}
@@ -365,7 +367,7 @@ func (h *V1) deepUpdate(b *bucket, ev *handler.DNSEvent, suffix int) {
 
 // nameUpdate counts a deep-sampled message with a question in the
 // qname-keyed sketches, through the bucket's nameTally while it batches.
-func (h *V1) nameUpdate(b *bucket, ev *handler.DNSEvent, name []byte, suffix int) {
+func (h *V1) nameUpdate(b *bucket, ev *event.DNS, name []byte, suffix int) {
 	m := ev.Msg
 	resp, rc := m.IsResponse(), m.Rcode()
 	idx := b.names.entry(name, suffix)
@@ -409,7 +411,7 @@ func (h *V1) nameUpdate(b *bucket, ev *handler.DNSEvent, name []byte, suffix int
 }
 
 // nameUpdateDirect is nameUpdate without batching.
-func (h *V1) nameUpdateDirect(b *bucket, ev *handler.DNSEvent, name []byte, suffix int) {
+func (h *V1) nameUpdateDirect(b *bucket, ev *event.DNS, name []byte, suffix int) {
 	m := ev.Msg
 	resp, rc := m.IsResponse(), m.Rcode()
 	if h.on.card && len(name) > 0 {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/pktvisor-go/pktvisor/internal/decode"
 	"github.com/pktvisor-go/pktvisor/internal/dnsmsg"
+	"github.com/pktvisor-go/pktvisor/internal/event"
 	"github.com/pktvisor-go/pktvisor/internal/handler"
 	"github.com/pktvisor-go/pktvisor/internal/window"
 )
@@ -62,7 +63,7 @@ type driver struct {
 	h   *V1
 	p   decode.Packet
 	msg dnsmsg.Message
-	ev  handler.DNSEvent
+	ev  event.DNS
 }
 
 func newDriver(tb testing.TB, o handler.Options) *driver {
@@ -102,7 +103,7 @@ func (d *driver) send(f flow, ts int64, b []byte, tcp bool) {
 	default:
 		d.p.Dir = decode.DirFromHost
 	}
-	d.ev = handler.DNSEvent{P: &d.p, Msg: &d.msg, Size: len(b), TCP: tcp}
+	dnsEvent(&d.ev, &d.p, &d.msg, len(b), tcp)
 	d.h.DNS(&d.ev)
 }
 
@@ -505,7 +506,7 @@ func TestMetricPort(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := decode.Packet{SrcPort: tt.sport, DstPort: tt.dport}
+			p := event.Endpoints{SrcPort: tt.sport, DstPort: tt.dport}
 			if got := metricPort(&p, tt.resp); got != tt.want {
 				t.Errorf("metricPort = %d, want %d", got, tt.want)
 			}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/pktvisor-go/pktvisor/internal/decode"
 	"github.com/pktvisor-go/pktvisor/internal/dnsmsg"
+	"github.com/pktvisor-go/pktvisor/internal/event"
 	"github.com/pktvisor-go/pktvisor/internal/handler"
 	"github.com/pktvisor-go/pktvisor/internal/tcpasm"
 )
@@ -71,10 +72,10 @@ type feeder struct {
 	hosts decode.HostSpec
 	dec   *decode.Decoder
 	asm   *tcpasm.Assembler
-	h     handler.DNSHandler
+	h     dnsConsumer
 	opt   dnsmsg.ParseOptions
 	msg   dnsmsg.Message
-	ev    handler.DNSEvent
+	ev    event.DNS
 	pkt   decode.Packet
 	// noFrags drops UDP datagrams completed by IP reassembly, which
 	// pktvisor never sees as DNS.
@@ -83,14 +84,31 @@ type feeder struct {
 	notDNS, badDNS int
 }
 
-func newFeeder(tb testing.TB, hostSpec string, h handler.DNSHandler) *feeder {
+// dnsConsumer is a DNS handler as the tests drive it.
+type dnsConsumer interface {
+	handler.Handler
+	event.DNSConsumer
+}
+
+// dnsEvent fills ev from the packet p that carried a message, as the pcap
+// input does.
+func dnsEvent(ev *event.DNS, p *decode.Packet, msg *dnsmsg.Message, size int, tcp bool) {
+	tr := event.TransportUDP
+	if tcp {
+		tr = event.TransportTCP
+	}
+	*ev = event.DNS{TS: p.TS, Endpoints: event.Endpoints{Src: p.SrcIP, Dst: p.DstIP, SrcPort: p.SrcPort, DstPort: p.DstPort},
+		Dir: p.Dir, Transport: tr, Size: size, Msg: msg, Packet: p}
+}
+
+func newFeeder(tb testing.TB, hostSpec string, h dnsConsumer) *feeder {
 	tb.Helper()
 	hosts, err := decode.ParseHostSpec(hostSpec)
 	if err != nil {
 		tb.Fatalf("host spec: %v", err)
 	}
 	f := &feeder{tb: tb, hosts: hosts, h: h, dec: decode.NewDecoder(decode.Config{Hosts: hosts})}
-	if w, ok := h.(handler.DNSRecordsWanter); ok && w.WantsDNSRecords() {
+	if w, ok := h.(event.DNSRecordsWanter); ok && w.WantsDNSRecords() {
 		f.opt.Records = true
 	}
 	f.asm = tcpasm.New(tcpasm.Config{StripPrefix: tcpasm.DNSPrefixLen}, tcpasm.DNSFramer, f.emitTCP)
@@ -108,7 +126,7 @@ func (f *feeder) message(p *decode.Packet, b []byte, tcp bool) {
 		f.badDNS++
 		return
 	}
-	f.ev = handler.DNSEvent{P: p, Msg: &f.msg, Size: len(b), TCP: tcp}
+	dnsEvent(&f.ev, p, &f.msg, len(b), tcp)
 	f.h.DNS(&f.ev)
 }
 

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/pktvisor-go/pktvisor/internal/dnsmsg"
+	"github.com/pktvisor-go/pktvisor/internal/event"
 	"github.com/pktvisor-go/pktvisor/internal/handler"
 	"github.com/pktvisor-go/pktvisor/internal/sketch"
 )
@@ -71,7 +72,7 @@ func TestNameTallyMatchesDirect(t *testing.T) {
 				if err := msg.Parse(wire, dnsmsg.ParseOptions{}); err != nil {
 					t.Fatal(err)
 				}
-				ev := handler.DNSEvent{Msg: &msg, Size: len(wire) + rng.IntN(100)}
+				ev := event.DNS{Msg: &msg, Size: len(wire) + rng.IntN(100)}
 				h.nameUpdate(batched, &ev, msg.QName(), 0)
 				h.nameUpdateDirect(direct, &ev, msg.QName(), 0)
 				if tt.flushEvery > 0 && i%tt.flushEvery == 0 {

@@ -1,14 +1,15 @@
 package dns
 
-import "github.com/pktvisor-go/pktvisor/internal/dnsmsg"
+import "github.com/pktvisor-go/pktvisor/internal/event"
 
-// Passes reports whether m passes this handler's filters, without counting
-// anything: a chained handler downstream of this one sees only the
-// messages that pass (pktvisor's handler chaining).
-func (h *V1) Passes(m *dnsmsg.Message) bool {
+// Passes reports whether ev passes this handler's filters, without
+// counting anything: a chained handler downstream of this one sees only
+// the messages that pass (pktvisor's handler chaining). It implements
+// handler.ChainFilter.
+func (h *V1) Passes(ev *event.DNS) bool {
 	if h.f.none() {
 		return true
 	}
-	keep, _ := h.f.pass(m)
+	keep, _ := h.f.pass(ev.Msg)
 	return keep
 }

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 
 	"github.com/pktvisor-go/pktvisor/internal/decode"
+	"github.com/pktvisor-go/pktvisor/internal/event"
 	"github.com/pktvisor-go/pktvisor/internal/handler"
 	"github.com/pktvisor-go/pktvisor/internal/window"
 )
@@ -40,7 +41,11 @@ type V1 struct {
 	deep   window.Sampler
 }
 
-var _ handler.PacketHandler = (*V1)(nil)
+var (
+	_ handler.Handler          = (*V1)(nil)
+	_ event.PacketConsumer     = (*V1)(nil)
+	_ event.InputStatsConsumer = (*V1)(nil)
+)
 
 // NewV1 validates o and returns a handler.
 func NewV1(o handler.Options) (*V1, error) {
@@ -79,8 +84,8 @@ func (h *V1) Tick(ts int64) { h.win.Advance(ts) }
 // End implements handler.Handler.
 func (h *V1) End(ts int64) { h.win.End(ts) }
 
-// Packet counts one packet.
-func (h *V1) Packet(p *decode.Packet) {
+// Packet counts one packet (implements event.PacketConsumer).
+func (h *V1) Packet(p *event.Packet) {
 	h.win.Advance(p.TS)
 	b := h.win.Live()
 	b.events++
@@ -217,10 +222,14 @@ func (h *V1) Snapshot(win bool, n int, now int64) (handler.Snap, error) {
 	return handler.SnapshotOf(h.win, h.newBucket, win, n, now, h.render)
 }
 
-// KernelFiltered counts n packets a kernel pre-filter kept from user space
-// as events and filtered (implements handler.KernelFilterCounter).
-func (h *V1) KernelFiltered(ts int64, n uint64) {
-	h.win.Advance(ts)
+// InputStats counts the packets a kernel pre-filter kept from user space
+// as events and filtered (implements event.InputStatsConsumer).
+func (h *V1) InputStats(ev *event.InputStats) {
+	n := ev.KernelFiltered
+	if n == 0 {
+		return
+	}
+	h.win.Advance(ev.TS)
 	b := h.win.Live()
 	b.events += n
 	b.filtered += n

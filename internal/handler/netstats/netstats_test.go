@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/pktvisor-go/pktvisor/internal/decode"
+	"github.com/pktvisor-go/pktvisor/internal/event"
 	"github.com/pktvisor-go/pktvisor/internal/handler"
 )
 
@@ -195,7 +196,7 @@ func TestShardSnapshotsMerge(t *testing.T) {
 func TestKernelFiltered(t *testing.T) {
 	h := newV1(t, handler.Options{Name: "n", Periods: 1, Recorded: true})
 	h.Packet(pkt(1e9, decode.DirToHost, decode.L4UDP, "10.0.0.1", "10.0.0.2", 60))
-	h.KernelFiltered(2e9, 450)
+	h.InputStats(&event.InputStats{TS: 2e9, KernelFiltered: 450})
 	j, _ := h.Bucket(0, 0)
 	if j["events"] != uint64(451) || j["filtered"] != uint64(450) || j["total"] != uint64(1) || j["udp"] != uint64(1) {
 		t.Fatalf("events %v filtered %v total %v udp %v", j["events"], j["filtered"], j["total"], j["udp"])

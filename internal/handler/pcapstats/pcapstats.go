@@ -4,6 +4,7 @@
 package pcapstats
 
 import (
+	"github.com/pktvisor-go/pktvisor/internal/event"
 	"github.com/pktvisor-go/pktvisor/internal/handler"
 	"github.com/pktvisor-go/pktvisor/internal/window"
 )
@@ -18,10 +19,18 @@ const (
 type Handler struct {
 	opt  handler.Options
 	win  *window.Manager[*bucket]
-	last handler.CaptureStats
+	last counters
 }
 
-var _ handler.StatsHandler = (*Handler)(nil)
+// counters are the cumulative input counters last seen.
+type counters struct {
+	tcpErrors, osDrops, ifDrops uint64
+}
+
+var (
+	_ handler.Handler          = (*Handler)(nil)
+	_ event.InputStatsConsumer = (*Handler)(nil)
+)
 
 // New validates o and returns a handler.
 func New(o handler.Options) (*Handler, error) {
@@ -51,15 +60,16 @@ func (h *Handler) Tick(ts int64) { h.win.Advance(ts) }
 // End implements handler.Handler.
 func (h *Handler) End(ts int64) { h.win.End(ts) }
 
-// CaptureStats adds the growth of the input's cumulative counters since
-// the previous call to the period that is live at ts. A counter that went
-// backwards (the input restarted) is taken as a new baseline.
-func (h *Handler) CaptureStats(ts int64, s handler.CaptureStats) {
-	h.win.Advance(ts)
+// InputStats adds the growth of the input's cumulative counters since
+// the previous call to the period that is live at ev.TS. A counter that
+// went backwards (the input restarted) is taken as a new baseline.
+func (h *Handler) InputStats(ev *event.InputStats) {
+	h.win.Advance(ev.TS)
 	b := h.win.Live()
-	b.tcpErrors += delta(s.TCPReassemblyErrors, h.last.TCPReassemblyErrors)
-	b.osDrops += delta(s.OSDrops, h.last.OSDrops)
-	b.ifDrops += delta(s.IfDrops, h.last.IfDrops)
+	s := counters{ev.TCPReassemblyErrors, ev.OSDrops, ev.IfDrops}
+	b.tcpErrors += delta(s.tcpErrors, h.last.tcpErrors)
+	b.osDrops += delta(s.osDrops, h.last.osDrops)
+	b.ifDrops += delta(s.ifDrops, h.last.ifDrops)
 	h.last = s
 }
 

@@ -3,6 +3,7 @@ package pcapstats
 import (
 	"testing"
 
+	"github.com/pktvisor-go/pktvisor/internal/event"
 	"github.com/pktvisor-go/pktvisor/internal/handler"
 )
 
@@ -12,7 +13,7 @@ func TestDeltasPerPeriod(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := func(sec int64, tcp, os, ifd uint64) {
-		h.CaptureStats(sec*1e9, handler.CaptureStats{TCPReassemblyErrors: tcp, OSDrops: os, IfDrops: ifd})
+		h.InputStats(&event.InputStats{TS: sec * 1e9, TCPReassemblyErrors: tcp, OSDrops: os, IfDrops: ifd})
 	}
 	h.Start(0)
 	s(1, 2, 10, 1)

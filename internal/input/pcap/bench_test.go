@@ -1,4 +1,4 @@
-package policy
+package pcap
 
 import (
 	"io"
@@ -6,6 +6,7 @@ import (
 
 	"github.com/pktvisor-go/pktvisor/internal/capture/pcapfile"
 	"github.com/pktvisor-go/pktvisor/internal/decode"
+	"github.com/pktvisor-go/pktvisor/internal/event"
 	"github.com/pktvisor-go/pktvisor/internal/handler"
 	"github.com/pktvisor-go/pktvisor/internal/handler/dhcp"
 	"github.com/pktvisor-go/pktvisor/internal/handler/dns"
@@ -55,17 +56,17 @@ func loadFrames(tb testing.TB, path string) []frame {
 }
 
 func benchOptions(name string) handler.Options {
-	hosts, _ := decode.ParseHostSpec("192.168.0.0/24")
-	return handler.Options{Name: name, Periods: 1, Recorded: true, Hosts: hosts}
+	return handler.Options{Name: name, Periods: 1, Recorded: true}
 }
 
 func benchPipeline(b *testing.B, withDNS bool) {
-	frames := loadFrames(b, "../../testdata/captures/dns_udp_tcp_random.pcap")
+	frames := loadFrames(b, "../../../testdata/captures/dns_udp_tcp_random.pcap")
 	n, err := netstats.NewV1(benchOptions("net"))
 	if err != nil {
 		b.Fatal(err)
 	}
-	hs := []handler.Handler{n}
+	bus := &event.Bus{}
+	bus.Attach(n, event.KindPacket, event.KindInputStats)
 	if withDNS {
 		d, err := dns.NewV1(benchOptions("dns"))
 		if err != nil {
@@ -75,10 +76,11 @@ func benchPipeline(b *testing.B, withDNS bool) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		hs = append(hs, d, dh)
+		bus.Attach(d, event.KindDNS)
+		bus.Attach(dh, event.KindDHCP)
 	}
 	hosts, _ := decode.ParseHostSpec("192.168.0.0/24")
-	p := NewPipeline(PipelineConfig{Hosts: hosts}, hs)
+	p := NewDecoder(DecoderConfig{Hosts: hosts}, bus)
 	// Warm up: one pass fills the sketches' tables and the flow free lists.
 	for _, f := range frames {
 		p.Frame(f.link, f.data, f.ts, f.wire)
@@ -94,8 +96,8 @@ func benchPipeline(b *testing.B, withDNS bool) {
 }
 
 // BenchmarkPipeline is decode + net + dns + dhcp on a DNS-heavy capture
-// (dns_udp_tcp_random.pcap, 16,147 packets, replayed from memory); one
-// op is one packet.
+// (dns_udp_tcp_random.pcap, 16,147 packets, replayed from memory), through
+// the pcap input's decoder and a worker's bus; one op is one packet.
 func BenchmarkPipeline(b *testing.B) { benchPipeline(b, true) }
 
 // BenchmarkPipelineNet is decode + net alone.

@@ -1,0 +1,16 @@
+package dns
+
+import (
+	"github.com/pktvisor-go/pktvisor/internal/event"
+	"github.com/pktvisor-go/pktvisor/internal/handler"
+)
+
+func init() {
+	handler.Register(handler.Info{
+		Type: Type, Version: "1.0", Schema: Schema,
+		Consumes:   []event.Kind{event.KindDNS},
+		ConfigKeys: configKeys, Groups: Groups(),
+		Default: true, DefaultOrder: 3, LeadsChain: true,
+		New: func(o handler.Options) (handler.Handler, error) { return NewV1(o) },
+	})
+}

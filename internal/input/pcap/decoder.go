@@ -1,0 +1,271 @@
+package pcap
+
+import (
+	"github.com/pktvisor-go/pktvisor/internal/decode"
+	"github.com/pktvisor-go/pktvisor/internal/dhcpmsg"
+	"github.com/pktvisor-go/pktvisor/internal/dnsmsg"
+	"github.com/pktvisor-go/pktvisor/internal/event"
+	"github.com/pktvisor-go/pktvisor/internal/tcpasm"
+)
+
+// IsDNSPort reports the ports pktvisor treats as DNS: 53, 5353 (mDNS),
+// 5355 (LLMNR) and 53000 (used by its test captures).
+func IsDNSPort(p uint16) bool { return p == 53 || p == 5353 || p == 5355 || p == 53000 }
+
+// IsDHCPPort reports the DHCPv4 (67, 68) and DHCPv6 (546, 547) ports.
+func IsDHCPPort(p uint16) bool { return p == 67 || p == 68 || p == 546 || p == 547 }
+
+// DecoderConfig configures a [Decoder].
+type DecoderConfig struct {
+	Hosts decode.HostSpec
+	// TCPFlows bounds the TCP reassembly table (0: pktvisor's 300,000).
+	TCPFlows int
+	// Filter, when set, drops frames it returns false for before decoding
+	// (a compiled BPF program).
+	Filter func(frame []byte) bool
+}
+
+// Stats counts what a decoder did besides what handlers count.
+type Stats struct {
+	Frames       uint64 // frames given to Frame
+	Filtered     uint64 // dropped by the BPF filter
+	DecodeErrors uint64 // frames the decoder rejected (still packets when L3 parsed)
+	DNSMessages  uint64 // DNS events produced
+	DNSMalformed uint64 // payloads on a DNS port that are not DNS (shorter than a header)
+	DHCPEvents   uint64 // DHCP events produced
+}
+
+// Decoder turns one worker's frames into events: it decodes L2-L4 once,
+// reassembles IP fragments and TCP streams on DNS ports, parses each DNS
+// message and DHCP datagram once, and feeds the sink. It also moves event
+// time (a tick each second of packet time) and hands the input's counters
+// to the sink with each tick. A Decoder is used by one goroutine.
+type Decoder struct {
+	sink event.Sink
+	dec  *decode.Decoder
+	asm  *tcpasm.Assembler
+	pkt  decode.Packet
+	msg  dnsmsg.Message
+	// Reused events: a local would escape through the interface call.
+	dns   event.DNS
+	dhcp  event.DHCP
+	stats event.InputStats
+	m4    dhcpmsg.V4
+	m6    dhcpmsg.V6
+
+	filter   func([]byte) bool
+	tcpFlows int
+
+	started  bool
+	lastTS   int64
+	lastTick int64
+	st       Stats
+
+	osDrops, ifDrops uint64
+	kernelFiltered   uint64 // growth not yet handed to the sink
+}
+
+// NewDecoder returns a decoder feeding sink.
+func NewDecoder(cfg DecoderConfig, sink event.Sink) *Decoder {
+	return &Decoder{
+		sink:     sink,
+		dec:      decode.NewDecoder(decode.Config{Hosts: cfg.Hosts}),
+		filter:   cfg.Filter,
+		tcpFlows: cfg.TCPFlows,
+	}
+}
+
+// Stats returns the decoder's counters.
+func (d *Decoder) Stats() Stats { return d.st }
+
+// DecoderStats returns the L2-L4 decoder's counters.
+func (d *Decoder) DecoderStats() decode.Stats { return d.dec.Stats() }
+
+// TCPStats returns the TCP reassembly counters (zero while no DNS
+// consumer asked for reassembly).
+func (d *Decoder) TCPStats() tcpasm.Stats {
+	if d.asm == nil {
+		return tcpasm.Stats{}
+	}
+	return d.asm.Stats()
+}
+
+// SetCaptureStats records the source's cumulative drop counters, handed
+// to the sink with the next tick.
+func (d *Decoder) SetCaptureStats(drops, ifDrops uint64) { d.osDrops, d.ifDrops = drops, ifDrops }
+
+// KernelFiltered adds n packets a kernel pre-filter kept from user space,
+// handed to the sink with the next tick. Call it for one worker of an
+// input only: the count is the input's.
+func (d *Decoder) KernelFiltered(n uint64) { d.kernelFiltered += n }
+
+func (d *Decoder) begin(ts int64) {
+	d.started = true
+	d.lastTS = ts
+	d.lastTick = ts / 1e9
+	d.sink.Begin(ts)
+}
+
+// Begin starts the consumers' first period at ts unless a frame already
+// did (workers sharing one file all start at its first packet).
+func (d *Decoder) Begin(ts int64) {
+	if !d.started {
+		d.begin(ts)
+	}
+}
+
+// Heartbeat moves event time to ts when no packet did (a live input's
+// idle read), so idle periods close, and hands over the counters.
+func (d *Decoder) Heartbeat(ts int64) {
+	if !d.started {
+		d.begin(ts)
+	}
+	if ts > d.lastTS {
+		d.lastTS = ts
+	}
+	d.lastTick = ts / 1e9
+	d.tick(ts)
+}
+
+// Frame processes one captured frame of link type link, captured at ts
+// (Unix nanoseconds) with wire length wireLen. data is not kept.
+func (d *Decoder) Frame(link decode.LinkType, data []byte, ts int64, wireLen int) {
+	d.st.Frames++
+	if d.filter != nil && !d.filter(data) {
+		d.st.Filtered++
+		return
+	}
+	if !d.started {
+		d.begin(ts)
+	}
+	if ts > d.lastTS {
+		d.lastTS = ts
+	}
+	if sec := ts / 1e9; sec != d.lastTick {
+		d.lastTick = sec
+		d.tick(ts)
+	}
+	pkt := &d.pkt
+	if err := d.dec.Decode(link, data, ts, wireLen, pkt); err != nil {
+		d.st.DecodeErrors++
+		if pkt.L3 == decode.L3Unknown {
+			return
+		}
+	}
+	if pkt.L3 == decode.L3Unknown {
+		// Not IP (ARP, LLDP, ...): pktvisor's net handler sees only IP.
+		return
+	}
+	d.sink.Packet(pkt)
+	if pkt.Fragment && !pkt.Reassembled {
+		return
+	}
+	switch pkt.L4 {
+	case decode.L4UDP:
+		if (IsDNSPort(pkt.SrcPort) || IsDNSPort(pkt.DstPort)) && d.sink.Wants(event.KindDNS) {
+			d.dnsMessage(pkt, pkt.Payload, event.TransportUDP)
+		}
+		if (IsDHCPPort(pkt.SrcPort) || IsDHCPPort(pkt.DstPort)) && d.sink.Wants(event.KindDHCP) {
+			d.dhcpDatagram(pkt)
+		}
+	case decode.L4TCP:
+		if (IsDNSPort(pkt.SrcPort) || IsDNSPort(pkt.DstPort)) && d.sink.Wants(event.KindDNS) {
+			if d.asm == nil {
+				d.asm = tcpasm.New(tcpasm.Config{MaxFlows: d.tcpFlows, StripPrefix: tcpasm.DNSPrefixLen}, tcpasm.DNSFramer, d.tcpDNS)
+			}
+			d.asm.Packet(pkt)
+		}
+	}
+}
+
+func (d *Decoder) tcpDNS(pkt *decode.Packet, _ bool, msg []byte) {
+	d.dnsMessage(pkt, msg, event.TransportTCP)
+}
+
+func (d *Decoder) dnsMessage(pkt *decode.Packet, b []byte, tr event.Transport) {
+	if len(b) < 12 {
+		d.st.DNSMalformed++
+		return
+	}
+	// A parse error past the header still leaves a usable message (header,
+	// and the question when HasQuestion): the handlers decide what counts.
+	_ = d.msg.Parse(b, dnsmsg.ParseOptions{Records: d.sink.DNSRecords()})
+	d.st.DNSMessages++
+	d.dns = event.DNS{
+		TS:        pkt.TS,
+		Endpoints: event.Endpoints{Src: pkt.SrcIP, Dst: pkt.DstIP, SrcPort: pkt.SrcPort, DstPort: pkt.DstPort},
+		Dir:       pkt.Dir,
+		Transport: tr,
+		Size:      len(b),
+		Msg:       &d.msg,
+		Packet:    pkt,
+	}
+	d.sink.DNS(&d.dns)
+}
+
+// dhcpDatagram parses a UDP datagram on a DHCP port once: DHCPv4 on 67/68
+// (either side), else DHCPv6 on 546/547.
+func (d *Decoder) dhcpDatagram(pkt *decode.Packet) {
+	v4 := pkt.SrcPort == dhcpmsg.ServerPortV4 || pkt.SrcPort == dhcpmsg.ClientPortV4 ||
+		pkt.DstPort == dhcpmsg.ServerPortV4 || pkt.DstPort == dhcpmsg.ClientPortV4
+	ev := &d.dhcp
+	*ev = event.DHCP{
+		TS:        pkt.TS,
+		Endpoints: event.Endpoints{Src: pkt.SrcIP, Dst: pkt.DstIP, SrcPort: pkt.SrcPort, DstPort: pkt.DstPort},
+		Dir:       pkt.Dir,
+		HasEth:    pkt.HasEth,
+		EthSrc:    pkt.EthSrc,
+		V6:        !v4,
+		Packet:    pkt,
+	}
+	if v4 {
+		ev.Valid = dhcpmsg.ParseV4(pkt.Payload, &d.m4) == nil
+		ev.V4 = &d.m4
+	} else {
+		ev.Valid = dhcpmsg.ParseV6Inner(pkt.Payload, &d.m6) == nil
+		ev.V6Msg = &d.m6
+	}
+	d.st.DHCPEvents++
+	d.sink.DHCP(ev)
+}
+
+func (d *Decoder) tick(ts int64) {
+	d.sink.Tick(ts)
+	d.giveStats(ts)
+}
+
+// FlushStats hands the counters to the sink now, at ts (a live input does
+// when a kernel pre-filter count grew, so net counts it without waiting
+// for the next tick).
+func (d *Decoder) FlushStats(ts int64) {
+	if d.started {
+		d.giveStats(ts)
+	}
+}
+
+func (d *Decoder) giveStats(ts int64) {
+	d.stats = event.InputStats{TS: ts, OSDrops: d.osDrops, IfDrops: d.ifDrops, KernelFiltered: d.kernelFiltered}
+	d.kernelFiltered = 0
+	if d.asm != nil {
+		d.stats.TCPReassemblyErrors = d.asm.Stats().Errors
+	}
+	d.sink.InputStats(&d.stats)
+}
+
+// End closes a recorded stream at ts (or the last frame's time, if
+// later): TCP flows are closed (their partial messages counted), the
+// counters handed over, and every consumer's live period ends. Nothing is
+// fed after End.
+func (d *Decoder) End(ts int64) {
+	if d.asm != nil {
+		d.asm.CloseAll()
+	}
+	if ts > d.lastTS {
+		d.lastTS = ts
+	}
+	if !d.started {
+		return
+	}
+	d.giveStats(d.lastTS)
+	d.sink.End(d.lastTS)
+}

@@ -1,0 +1,315 @@
+package policy
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+
+	"github.com/pktvisor-go/pktvisor/internal/capture/pcapfile"
+	"github.com/pktvisor-go/pktvisor/internal/decode"
+	"github.com/pktvisor-go/pktvisor/internal/dnsmsg"
+	"github.com/pktvisor-go/pktvisor/internal/event"
+	"github.com/pktvisor-go/pktvisor/internal/handler"
+	"github.com/pktvisor-go/pktvisor/internal/input"
+	"github.com/pktvisor-go/pktvisor/internal/input/pcap"
+)
+
+// A DNS-only input and a handler of packets and DNS, registered for these
+// tests only: the engine must wire both from their registrations alone.
+const (
+	fakeDNSInput = "test_dns_events"
+	bothHandler  = "test_packets_and_dns"
+)
+
+func init() {
+	input.Register(input.Info{Type: fakeDNSInput, Version: "1.0", Produces: []event.Kind{event.KindDNS},
+		ConfigKeys: []string{"events"}, Open: openFakeDNS})
+	handler.Register(handler.Info{Type: bothHandler, Version: "1.0", Schema: "both",
+		Consumes: []event.Kind{event.KindPacket, event.KindDNS},
+		New:      func(o handler.Options) (handler.Handler, error) { return &bothCounter{name: o.Name}, nil }})
+}
+
+// recorded is a DNS event copied out of the bus (the message by value).
+type recorded struct {
+	ev  event.DNS
+	msg dnsmsg.Message
+}
+
+// recorder keeps copies of the DNS events it is given.
+type recorder struct{ evs []recorded }
+
+func (r *recorder) Start(int64) {}
+func (r *recorder) Tick(int64)  {}
+func (r *recorder) End(int64)   {}
+func (r *recorder) DNS(ev *event.DNS) {
+	c := recorded{ev: *ev, msg: *ev.Msg}
+	c.ev.Packet, c.ev.Msg = nil, nil
+	r.evs = append(r.evs, c)
+}
+
+// dnsEventsOf runs a capture through the pcap input's decoder and returns
+// its DNS events, detached from any packet.
+func dnsEventsOf(t *testing.T, path, hostSpec string) []recorded {
+	t.Helper()
+	frames := readFrames(t, path)
+	hosts, err := decode.ParseHostSpec(hostSpec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bus event.Bus
+	rec := &recorder{}
+	bus.Attach(rec, event.KindDNS)
+	d := pcap.NewDecoder(pcap.DecoderConfig{Hosts: hosts}, &bus)
+	for _, f := range frames {
+		d.Frame(f.link, f.data, f.ts, f.wire)
+	}
+	d.End(0)
+	return rec.evs
+}
+
+type frame struct {
+	link decode.LinkType
+	data []byte
+	ts   int64
+	wire int
+}
+
+// fakeEvents hands the events to openFakeDNS by name (config values are
+// YAML scalars).
+var fakeEvents sync.Map // string -> []recorded
+
+// fakeDNS is a recorded input of DNS events only: no packet is involved.
+type fakeDNS struct{ evs []recorded }
+
+func openFakeDNS(_ context.Context, c input.Config) (input.Stream, error) {
+	v, ok := fakeEvents.Load(c.Map["events"])
+	if !ok {
+		return nil, input.Invalid("no events named %v", c.Map["events"])
+	}
+	return &fakeDNS{evs: v.([]recorded)}, nil
+}
+
+func (f *fakeDNS) Workers() int             { return 1 }
+func (f *fakeDNS) Info() map[string]any     { return map[string]any{} }
+func (f *fakeDNS) Counters() input.Counters { return input.Counters{Packets: uint64(len(f.evs))} }
+func (f *fakeDNS) Recorded() bool           { return true }
+func (f *fakeDNS) Close()                   {}
+
+func (f *fakeDNS) Run(_ context.Context, ws []*input.Worker) error {
+	w := ws[0]
+	w.Lock()
+	defer w.Unlock()
+	var last int64
+	for i := range f.evs {
+		ev := f.evs[i].ev
+		msg := f.evs[i].msg
+		ev.Msg = &msg
+		if i == 0 {
+			w.Sink.Begin(ev.TS)
+		}
+		// A tick each second of event time, as the pcap input gives.
+		if ev.TS/1e9 != last/1e9 && i > 0 {
+			w.Sink.Tick(ev.TS)
+		}
+		last = max(last, ev.TS)
+		w.Sink.DNS(&ev)
+	}
+	w.Sink.End(last)
+	return nil
+}
+
+// readFrames reads every frame of a capture file (copied).
+func readFrames(t *testing.T, path string) []frame {
+	t.Helper()
+	r, err := pcapfile.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var out []frame
+	var rec pcapfile.Record
+	for {
+		err := r.Next(&rec)
+		if err == io.EOF {
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, frame{decode.LinkType(rec.LinkType), append([]byte(nil), rec.Data...), rec.TS, rec.WireLen})
+	}
+}
+
+// TestDNSEventsWithoutPackets: DNS events that carry no packet (as a
+// dnstap input gives them) drive the dns v1 handler to the same counts as
+// the same messages carried in packets.
+func TestDNSEventsWithoutPackets(t *testing.T) {
+	const capture = "../../testdata/captures/dns_udp_tcp_random.pcap"
+	const hosts = "192.168.0.0/24"
+	evs := dnsEventsOf(t, capture, hosts)
+	if len(evs) < 5000 {
+		t.Fatalf("only %d DNS events in the capture", len(evs))
+	}
+	fakeEvents.Store("random", evs)
+	m := NewManager(context.Background(), ManagerConfig{Periods: 1, DeepSampleRate: 100,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	defer m.Close()
+	doc := `
+visor:
+  taps:
+    packets:
+      input_type: pcap
+      config:
+        pcap_file: ` + capture + `
+        host_spec: ` + hosts + `
+    events:
+      input_type: ` + fakeDNSInput + `
+      config:
+        events: random
+  policies:
+    from_packets:
+      kind: collection
+      input:
+        tap: packets
+        input_type: pcap
+      handlers:
+        window_config:
+          num_periods: 1
+        modules:
+          dns:
+            type: dns
+    from_events:
+      kind: collection
+      input:
+        tap: events
+        input_type: ` + fakeDNSInput + `
+      handlers:
+        window_config:
+          num_periods: 1
+        modules:
+          dns:
+            type: dns
+`
+	load(t, m, doc)
+	if err := m.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	render := func(pol, tap string) string {
+		j, err := m.Metrics(pol, false, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := j[pol].(map[string]any)[pol+"-"+tap+"-dns"].(map[string]any)["dns"].(map[string]any)
+		// The period follows the input's first and last event: the capture
+		// starts and ends with packets that are not DNS.
+		delete(d, "period")
+		b, _ := json.Marshal(d)
+		return string(b)
+	}
+	a, b := render("from_packets", "packets"), render("from_events", "events")
+	if a != b {
+		t.Fatalf("dns from packets and from packet-less events differ:\n%s\n%s", a, b)
+	}
+	t.Logf("%d DNS events, identical dns v1 output (%d bytes)", len(evs), len(a))
+	// The fake input produces only DNS: a net handler cannot attach to it.
+	_, err := m.AddPolicy([]byte(`
+visor:
+  policies:
+    net_on_events:
+      kind: collection
+      input:
+        tap: events
+        input_type: ` + fakeDNSInput + `
+      handlers:
+        modules:
+          net:
+            type: net
+`))
+	if err == nil || err.Error() != "policy [net_on_events] failed to start: handler type 'net' does not accept input type '"+fakeDNSInput+"'" {
+		t.Fatalf("net on a DNS-only input: %v", err)
+	}
+}
+
+// bothCounter consumes packets and DNS messages.
+type bothCounter struct {
+	name          string
+	mu            sync.Mutex
+	packets, dnsN uint64
+}
+
+func (b *bothCounter) Name() string   { return b.name }
+func (b *bothCounter) Schema() string { return "both" }
+func (b *bothCounter) Start(int64)    {}
+func (b *bothCounter) Tick(int64)     {}
+func (b *bothCounter) End(int64)      {}
+func (b *bothCounter) Packet(*event.Packet) {
+	b.mu.Lock()
+	b.packets++
+	b.mu.Unlock()
+}
+func (b *bothCounter) DNS(*event.DNS) {
+	b.mu.Lock()
+	b.dnsN++
+	b.mu.Unlock()
+}
+func (b *bothCounter) Bucket(int, int64) (map[string]any, error) { return b.render(), nil }
+func (b *bothCounter) Window(int, int64) (map[string]any, error) { return b.render(), nil }
+func (b *bothCounter) render() map[string]any {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return map[string]any{"packets": b.packets, "dns": b.dnsN}
+}
+func (b *bothCounter) Snapshot(bool, int, int64) (handler.Snap, error) {
+	return &bothSnap{b.render()}, nil
+}
+
+type bothSnap struct{ m map[string]any }
+
+func (s *bothSnap) Merge(o handler.Snap) {
+	for k, v := range o.(*bothSnap).m {
+		s.m[k] = s.m[k].(uint64) + v.(uint64)
+	}
+}
+func (s *bothSnap) Render() map[string]any { return s.m }
+
+// TestHandlerOfPacketsAndDNS: a handler that consumes packets and DNS
+// events gets both from a pcap input.
+func TestHandlerOfPacketsAndDNS(t *testing.T) {
+	m := NewManager(context.Background(), ManagerConfig{Periods: 1, DeepSampleRate: 100,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	defer m.Close()
+	doc := `
+visor:
+  taps:
+    file:
+      input_type: pcap
+      config:
+        pcap_file: ../../testdata/captures/dns_ipv4_udp.pcap
+  policies:
+    both:
+      kind: collection
+      input:
+        tap: file
+        input_type: pcap
+      handlers:
+        modules:
+          b:
+            type: ` + bothHandler + `
+`
+	load(t, m, doc)
+	if err := m.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	j, err := m.Metrics("both", false, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := j["both"].(map[string]any)["both-file-b"].(map[string]any)["both"].(map[string]any)
+	// dns_ipv4_udp.pcap: 140 packets, every one a DNS message.
+	if got["packets"] != uint64(140) || got["dns"] != uint64(140) {
+		t.Fatalf("handler of packets and DNS got %v, want 140 packets and 140 DNS messages", got)
+	}
+}
