@@ -3,31 +3,19 @@ package handler
 import (
 	"math"
 
+	"github.com/pktvisor-go/pktvisor/internal/metric"
 	"github.com/pktvisor-go/pktvisor/internal/sketch"
 	"github.com/pktvisor-go/pktvisor/internal/window"
 )
 
 // Set stores v at the nested path of m, creating objects on the way
 // (pktvisor nests JSON by metric name parts).
-func Set(m map[string]any, v any, path ...string) {
-	for _, p := range path[:len(path)-1] {
-		next, ok := m[p].(map[string]any)
-		if !ok {
-			next = map[string]any{}
-			m[p] = next
-		}
-		m = next
-	}
-	m[path[len(path)-1]] = v
-}
+func Set(m map[string]any, v any, path ...string) { metric.Set(m, v, path...) }
 
 // PeriodJSON renders pktvisor's period block: start_ts and length in
 // whole seconds.
-func PeriodJSON(p window.Period) map[string]any {
-	return map[string]any{
-		"start_ts": p.StartTS / 1e9,
-		"length":   int64(math.Round(float64(p.Length) / 1e9)),
-	}
+func PeriodJSON(p window.Period) metric.Period {
+	return metric.Period{StartTS: p.StartTS / 1e9, Length: int64(math.Round(float64(p.Length) / 1e9))}
 }
 
 // Quantiler is a quantile sketch as the renderers read it
@@ -64,8 +52,14 @@ func SetQuantile(m map[string]any, q Quantiler, path ...string) {
 // Prometheus renders the quantiles as a summary; a live-only rate (no
 // complete second yet) has no quantiles.
 func SetRate(m map[string]any, r *sketch.Rate, p window.Period, recorded bool, path ...string) {
+	SetRatePrefixed(m, r, p, recorded, "", path...)
+}
+
+// SetRatePrefixed is SetRate with a Prometheus name prefix other than the
+// handler's schema (see [metric.Summary.Prefix]).
+func SetRatePrefixed(m map[string]any, r *sketch.Rate, p window.Period, recorded bool, prefix string, path ...string) {
 	q := r.Quantile()
-	s := &Summary{Quantiles: QuantileJSON(q), Count: q.N(), Sum: math.NaN()}
+	s := &Summary{Quantiles: QuantileJSON(q), Count: q.N(), Sum: math.NaN(), Prefix: prefix}
 	if p.Live && !recorded {
 		live := r.Live()
 		s.Live = &live
@@ -81,13 +75,14 @@ type Topper interface {
 	Top(n int, percentile float64, format func(key []byte) string) []sketch.Named
 }
 
-// TopJSON renders a top-N list: [{"name": ..., "estimate": ...}], always an
-// array (empty when nothing was seen).
-func TopJSON(t Topper, o *Options, format func([]byte) string) []any {
+// Top renders a top-N list (JSON: [{"name": ..., "estimate": ...}], always
+// an array, empty when nothing was seen); label names the Prometheus label
+// of an item's name.
+func Top(t Topper, o *Options, label string, format func([]byte) string) *metric.TopN {
 	items := t.Top(o.TopNCount, o.TopNPercentile, format)
-	out := make([]any, len(items))
+	out := &metric.TopN{Label: label, Items: make([]metric.Item, len(items))}
 	for i, it := range items {
-		out[i] = map[string]any{"name": it.Name, "estimate": it.Estimate}
+		out.Items[i] = metric.Item{Name: it.Name, Estimate: it.Estimate}
 	}
 	return out
 }

@@ -11,27 +11,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/pktvisor-go/pktvisor/internal/handler"
+	"github.com/pktvisor-go/pktvisor/internal/metric"
 )
-
-// topLabels names the label that holds a top-N item, per metric (pktvisor's
-// names); lists not listed use "name".
-var topLabels = map[string]string{
-	"top_ipv4": "ipv4", "top_ipv6": "ipv6", "top_geoLoc": "geo_loc", "top_ASN": "asn",
-	"top_qname2": "qname", "top_qname3": "qname", "top_nxdomain": "qname", "top_refused": "qname",
-	"top_srvfail": "qname", "top_nodata": "qname", "top_noerror": "qname", "top_qname_by_resp_bytes": "qname",
-	"top_slow": "qname", "top_udp_ports": "port", "top_rcode": "rcode", "top_qtype": "qtype",
-	"top_query_ecs": "ecs", "top_geoLoc_ecs": "geo_loc", "top_asn_ecs": "asn",
-	"top_clients": "client", "top_servers": "server",
-}
-
-// schemaOf returns the metric prefix of a path: pktvisor names net v1's
-// byte rates under the "payload" schema.
-func schemaOf(schema string, path []string) string {
-	if schema == "packets" && len(path) == 2 && path[0] == "rates" && strings.HasPrefix(path[1], "bytes_") {
-		return "payload"
-	}
-	return schema
-}
 
 type promHandler struct {
 	b        Backend
@@ -86,7 +67,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 			values = append(values, c.instance)
 		}
 		w := &walker{ch: ch, schema: t.Schema, names: names, values: values}
-		w.walk(nil, t.Tree)
+		w.walk(t.Tree)
 	}
 }
 
@@ -97,52 +78,44 @@ type walker struct {
 	values []string
 }
 
-func (w *walker) name(path []string) string {
-	return schemaOf(w.schema, path) + "_" + strings.Join(path, "_")
-}
-
-func (w *walker) desc(path []string, extra ...string) *prometheus.Desc {
-	labels := append(slices.Clone(w.names), extra...)
-	return prometheus.NewDesc(w.name(path), w.schema+" "+strings.Join(path, "."), labels, nil)
-}
-
-func (w *walker) walk(path []string, v any) {
-	switch x := v.(type) {
-	case map[string]any:
-		if len(path) > 0 && path[len(path)-1] == "period" {
-			return
-		}
-		if b, ok := x["buckets"].(map[string]any); ok && len(x) == 1 {
-			w.histogram(path, b)
-			return
-		}
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		for _, k := range keys {
-			if k == "period" {
-				continue
-			}
-			w.walk(append(slices.Clone(path), k), x[k])
-		}
-	case *handler.Summary:
-		w.summary(path, x)
-	case []any:
-		w.top(path, x)
-	default:
-		if f, ok := toFloat(v); ok && len(path) > 0 {
-			w.ch <- prometheus.MustNewConstMetric(w.desc(path), prometheus.GaugeValue, f, w.values...)
-		}
+func (w *walker) name(prefix string, path []string) string {
+	if prefix == "" {
+		prefix = w.schema
 	}
+	return prefix + "_" + strings.Join(path, "_")
 }
 
-func (w *walker) summary(path []string, s *handler.Summary) {
+func (w *walker) desc(prefix string, path []string, extra ...string) *prometheus.Desc {
+	labels := append(slices.Clone(w.names), extra...)
+	return prometheus.NewDesc(w.name(prefix, path), w.schema+" "+strings.Join(path, "."), labels, nil)
+}
+
+// walk renders every leaf of a handler's metric tree by its kind. pktvisor
+// exports counters as gauges (they reset every period).
+func (w *walker) walk(tree map[string]any) {
+	metric.Walk(tree, func(path []string, v any) {
+		switch x := v.(type) {
+		case metric.Counter:
+			w.ch <- prometheus.MustNewConstMetric(w.desc("", path), prometheus.GaugeValue, float64(x), w.values...)
+		case metric.Gauge:
+			w.ch <- prometheus.MustNewConstMetric(w.desc("", path), prometheus.GaugeValue, float64(x), w.values...)
+		case *metric.Summary:
+			w.summary(path, x)
+		case *metric.TopN:
+			w.top(path, x)
+		case *metric.Histogram:
+			w.histogram(path, x)
+		case metric.Period:
+			// Not a metric: the bucket's time span.
+		}
+	})
+}
+
+func (w *walker) summary(path []string, s *metric.Summary) {
 	if s.Quantiles == nil {
 		// Only a live value so far (no complete second): a gauge.
 		if s.Live != nil {
-			w.ch <- prometheus.MustNewConstMetric(w.desc(append(slices.Clone(path), "live")), prometheus.GaugeValue,
+			w.ch <- prometheus.MustNewConstMetric(w.desc(s.Prefix, append(slices.Clone(path), "live")), prometheus.GaugeValue,
 				float64(*s.Live), w.values...)
 		}
 		return
@@ -159,52 +132,34 @@ func (w *walker) summary(path []string, s *handler.Summary) {
 		}
 		q[pct/100] = f
 	}
-	m, err := prometheus.NewConstSummary(w.desc(path), s.Count, s.Sum, q, w.values...)
+	m, err := prometheus.NewConstSummary(w.desc(s.Prefix, path), s.Count, s.Sum, q, w.values...)
 	if err == nil {
 		w.ch <- m
 	}
 }
 
-func (w *walker) top(path []string, items []any) {
-	label := topLabels[path[len(path)-1]]
+func (w *walker) top(path []string, t *metric.TopN) {
+	label := t.Label
 	if label == "" {
 		label = "name"
 	}
-	d := w.desc(path, label)
-	for _, it := range items {
-		m, ok := it.(map[string]any)
-		if !ok {
-			continue
-		}
-		name, _ := m["name"].(string)
-		est, ok := toFloat(m["estimate"])
-		if !ok {
-			continue
-		}
-		w.ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, est, append(slices.Clone(w.values), name)...)
+	d := w.desc("", path, label)
+	for _, it := range t.Items {
+		w.ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, float64(it.Estimate), append(slices.Clone(w.values), it.Name)...)
 	}
 }
 
-// histogram renders pktvisor's {"buckets": {"<le>": cumulative, "+Inf": n}}.
-func (w *walker) histogram(path []string, b map[string]any) {
+// histogram renders pktvisor's cumulative buckets and count.
+func (w *walker) histogram(path []string, h *metric.Histogram) {
 	buckets := map[float64]uint64{}
-	var count uint64
-	for k, v := range b {
-		f, ok := toFloat(v)
-		if !ok {
-			continue
-		}
-		if k == "+Inf" {
-			count = uint64(f)
-			continue
-		}
-		le, err := strconv.ParseFloat(k, 64)
+	for _, b := range h.Buckets {
+		le, err := strconv.ParseFloat(b.Le, 64)
 		if err != nil {
 			continue
 		}
-		buckets[le] = uint64(f)
+		buckets[le] = b.Cumulative
 	}
-	m, err := prometheus.NewConstHistogram(w.desc(path), count, math.NaN(), buckets, w.values...)
+	m, err := prometheus.NewConstHistogram(w.desc("", path), h.Count, math.NaN(), buckets, w.values...)
 	if err == nil {
 		w.ch <- m
 	}

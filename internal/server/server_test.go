@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/pktvisor-go/pktvisor/internal/handler"
+	"github.com/pktvisor-go/pktvisor/internal/metric"
 	"github.com/pktvisor-go/pktvisor/internal/policy"
 	"github.com/pktvisor-go/pktvisor/internal/window"
 )
@@ -78,11 +79,11 @@ func (f *fake) DeletePolicy(n string) error { return nil }
 
 func (f *fake) tree() map[string]any {
 	return map[string]any{
-		"wire_packets": map[string]any{"queries": uint64(7), "replies": uint64(5)},
+		"wire_packets": map[string]any{"queries": metric.Counter(7), "replies": metric.Counter(5)},
 		"rates":        map[string]any{"total": &handler.Summary{Quantiles: map[string]any{"p50": int64(3), "p90": int64(4), "p95": int64(5), "p99": int64(6)}, Count: 9, Sum: 6}},
-		"top_qname2":   []any{map[string]any{"name": ".example.com", "estimate": uint64(12)}, map[string]any{"name": `.we"ird\.com`, "estimate": uint64(1)}},
-		"xact":         map[string]any{"out": map[string]any{"histogram_us": map[string]any{"buckets": map[string]any{"10": 1.0, "100": 3.0, "+Inf": 4.0}}}},
-		"period":       map[string]any{"start_ts": int64(1), "length": int64(60)},
+		"top_qname2":   &metric.TopN{Label: "qname", Items: []metric.Item{{Name: ".example.com", Estimate: 12}, {Name: `.we"ird\.com`, Estimate: 1}}},
+		"xact":         map[string]any{"out": map[string]any{"histogram_us": &metric.Histogram{Buckets: []metric.Bucket{{Le: "10", Cumulative: 1}, {Le: "100", Cumulative: 3}}, Count: 4}}},
+		"period":       metric.Period{StartTS: 1, Length: 60},
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/pktvisor-go/pktvisor/internal/dhcpmsg"
 	"github.com/pktvisor-go/pktvisor/internal/event"
 	"github.com/pktvisor-go/pktvisor/internal/handler"
+	"github.com/pktvisor-go/pktvisor/internal/metric"
 	"github.com/pktvisor-go/pktvisor/internal/window"
 )
 
@@ -251,21 +252,21 @@ func (h *V1) render(b *bucket, p window.Period) map[string]any {
 	m := map[string]any{
 		"period": handler.PeriodJSON(p),
 		"wire_packets": map[string]any{
-			"events":       b.events,
-			"deep_samples": b.deepSamples,
-			"total":        b.total,
-			"filtered":     uint64(0), // dhcp has no filters
-			"discover":     b.discover,
-			"offer":        b.offer,
-			"request":      b.request,
-			"ack":          b.ack,
-			"solicit":      b.solicit,
-			"advertise":    b.advertise,
-			"request_v6":   b.requestV6,
-			"reply":        b.reply,
+			"events":       metric.Counter(b.events),
+			"deep_samples": metric.Counter(b.deepSamples),
+			"total":        metric.Counter(b.total),
+			"filtered":     metric.Counter(0), // dhcp has no filters
+			"discover":     metric.Counter(b.discover),
+			"offer":        metric.Counter(b.offer),
+			"request":      metric.Counter(b.request),
+			"ack":          metric.Counter(b.ack),
+			"solicit":      metric.Counter(b.solicit),
+			"advertise":    metric.Counter(b.advertise),
+			"request_v6":   metric.Counter(b.requestV6),
+			"reply":        metric.Counter(b.reply),
 		},
-		"top_clients": handler.TopJSON(b.topClients, &h.opt, handler.StringKey),
-		"top_servers": handler.TopJSON(b.topServers, &h.opt, handler.StringKey),
+		"top_clients": handler.Top(b.topClients, &h.opt, "client", handler.StringKey),
+		"top_servers": handler.Top(b.topServers, &h.opt, "server", handler.StringKey),
 	}
 	handler.SetRate(m, b.rateTotal, p, rec, "rates", "total")
 	handler.SetRate(m, b.rateEvents, p, rec, "rates", "events")

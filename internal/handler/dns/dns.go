@@ -22,6 +22,7 @@ import (
 	"github.com/pktvisor-go/pktvisor/internal/dnsmsg"
 	"github.com/pktvisor-go/pktvisor/internal/event"
 	"github.com/pktvisor-go/pktvisor/internal/handler"
+	"github.com/pktvisor-go/pktvisor/internal/metric"
 	"github.com/pktvisor-go/pktvisor/internal/window"
 )
 
@@ -523,7 +524,7 @@ func (h *V1) render(b *bucket, p window.Period) map[string]any {
 	}
 	b.flush()
 	o, c, rec := &h.opt, &b.c, h.opt.Recorded
-	wp := map[string]any{"events": c.events, "deep_samples": c.deepSamples}
+	wp := map[string]any{"events": metric.Counter(c.events), "deep_samples": metric.Counter(c.deepSamples)}
 	m := map[string]any{"period": handler.PeriodJSON(p), "wire_packets": wp}
 	handler.SetRate(m, b.rateTotal, p, rec, "rates", "total")
 	handler.SetRate(m, b.rateEvents, p, rec, "rates", "events")
@@ -534,58 +535,58 @@ func (h *V1) render(b *bucket, p window.Period) map[string]any {
 			"srvfail": c.srvfail, "noerror": c.noerror, "nodata": c.nodata,
 			"total": c.total, "filtered": c.filtered,
 		} {
-			wp[k] = v
+			wp[k] = metric.Counter(v)
 		}
 		if h.on.ecs {
-			wp["query_ecs"] = c.queryECS
+			wp["query_ecs"] = metric.Counter(c.queryECS)
 		}
 	}
 	if h.on.card {
-		handler.Set(m, b.qnameCard.Estimate(), "cardinality", "qname")
+		handler.Set(m, metric.Gauge(b.qnameCard.Estimate()), "cardinality", "qname")
 	}
 	if h.on.xact {
-		handler.Set(m, c.xactTotal, "xact", "counts", "total")
-		handler.Set(m, c.xactTimedOut, "xact", "counts", "timed_out")
-		handler.Set(m, c.xactIn, "xact", "in", "total")
-		handler.Set(m, c.xactOut, "xact", "out", "total")
-		handler.Set(m, handler.TopJSON(b.slowIn, o, handler.StringKey), "xact", "in", "top_slow")
-		handler.Set(m, handler.TopJSON(b.slowOut, o, handler.StringKey), "xact", "out", "top_slow")
+		handler.Set(m, metric.Counter(c.xactTotal), "xact", "counts", "total")
+		handler.Set(m, metric.Counter(c.xactTimedOut), "xact", "counts", "timed_out")
+		handler.Set(m, metric.Counter(c.xactIn), "xact", "in", "total")
+		handler.Set(m, metric.Counter(c.xactOut), "xact", "out", "total")
+		handler.Set(m, handler.Top(b.slowIn, o, "qname", handler.StringKey), "xact", "in", "top_slow")
+		handler.Set(m, handler.Top(b.slowOut, o, "qname", handler.StringKey), "xact", "out", "top_slow")
 		if h.on.quant {
 			handler.SetQuantile(m, b.xactInUs, "xact", "in", "quantiles_us")
 			handler.SetQuantile(m, b.xactOutUs, "xact", "out", "quantiles_us")
 			handler.SetQuantile(m, b.xactRatio, "xact", "ratio", "quantiles")
 		}
 		if h.on.hist {
-			if j := b.xactInHist.JSON(); j != nil {
+			if j := b.xactInHist.Metric(); j != nil {
 				handler.Set(m, j, "xact", "in", "histogram_us")
 			}
-			if j := b.xactOutHist.JSON(); j != nil {
+			if j := b.xactOutHist.Metric(); j != nil {
 				handler.Set(m, j, "xact", "out", "histogram_us")
 			}
 		}
 	}
 	if h.on.ports {
-		m["top_udp_ports"] = handler.TopJSON(b.topUDPPorts, o, FormatPort)
+		m["top_udp_ports"] = handler.Top(b.topUDPPorts, o, "port", FormatPort)
 	}
 	if h.on.ecs {
-		m["top_query_ecs"] = handler.TopJSON(b.topQueryECS, o, FormatAddr)
+		m["top_query_ecs"] = handler.Top(b.topQueryECS, o, "ecs", FormatAddr)
 		// Filled once GeoIP/ASN enrichment exists; empty until then.
-		m["top_geoLoc_ecs"] = handler.TopJSON(b.topGeoLocECS, o, handler.StringKey)
-		m["top_asn_ecs"] = handler.TopJSON(b.topASNECS, o, handler.StringKey)
+		m["top_geoLoc_ecs"] = handler.Top(b.topGeoLocECS, o, "geo_loc", handler.StringKey)
+		m["top_asn_ecs"] = handler.Top(b.topASNECS, o, "asn", handler.StringKey)
 	}
 	if h.on.qnames {
-		m["top_qname2"] = handler.TopJSON(b.topQname2, o, handler.StringKey)
-		m["top_qname3"] = handler.TopJSON(b.topQname3, o, handler.StringKey)
-		m["top_nxdomain"] = handler.TopJSON(b.topNX, o, handler.StringKey)
-		m["top_refused"] = handler.TopJSON(b.topRefused, o, handler.StringKey)
-		m["top_srvfail"] = handler.TopJSON(b.topSrvfail, o, handler.StringKey)
-		m["top_nodata"] = handler.TopJSON(b.topNodata, o, handler.StringKey)
+		m["top_qname2"] = handler.Top(b.topQname2, o, "qname", handler.StringKey)
+		m["top_qname3"] = handler.Top(b.topQname3, o, "qname", handler.StringKey)
+		m["top_nxdomain"] = handler.Top(b.topNX, o, "qname", handler.StringKey)
+		m["top_refused"] = handler.Top(b.topRefused, o, "qname", handler.StringKey)
+		m["top_srvfail"] = handler.Top(b.topSrvfail, o, "qname", handler.StringKey)
+		m["top_nodata"] = handler.Top(b.topNodata, o, "qname", handler.StringKey)
 		if h.on.details {
-			m["top_qname_by_resp_bytes"] = handler.TopJSON(b.topQnameByRespBytes, o, handler.StringKey)
-			m["top_noerror"] = handler.TopJSON(b.topNoerror, o, handler.StringKey)
+			m["top_qname_by_resp_bytes"] = handler.Top(b.topQnameByRespBytes, o, "qname", handler.StringKey)
+			m["top_noerror"] = handler.Top(b.topNoerror, o, "qname", handler.StringKey)
 		}
 	}
-	m["top_rcode"] = handler.TopJSON(b.topRcode, o, FormatRcode)
-	m["top_qtype"] = handler.TopJSON(b.topQType, o, FormatQType)
+	m["top_rcode"] = handler.Top(b.topRcode, o, "rcode", FormatRcode)
+	m["top_qtype"] = handler.Top(b.topQType, o, "qtype", FormatQType)
 	return m
 }

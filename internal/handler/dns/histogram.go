@@ -4,6 +4,8 @@ import (
 	"math"
 	"slices"
 	"strconv"
+
+	"github.com/pktvisor-go/pktvisor/internal/metric"
 )
 
 // histBounds returns pktvisor's histogram bucket boundaries for an
@@ -61,22 +63,30 @@ func (h *histogram) Reset() {
 	h.n = 0
 }
 
-// JSON renders pktvisor's histogram object, {"buckets": {"<bound>":
-// cumulative count, ..., "+Inf": n}}, with only the bounds whose own bin
+// Metric renders pktvisor's histogram (JSON {"buckets": {"<bound>":
+// cumulative count, ..., "+Inf": n}}), with only the bounds whose own bin
 // is non-empty, or nil when nothing was counted (the key is then left
 // out, as for quantiles).
-func (h *histogram) JSON() map[string]any {
+func (h *histogram) Metric() *metric.Histogram {
 	if h.n == 0 {
 		return nil
 	}
-	b := map[string]any{}
+	out := &metric.Histogram{Count: h.n}
 	var cum uint64
 	for i, bound := range h.bounds {
 		if c := h.counts[i]; c > 0 {
 			cum += c
-			b[strconv.FormatUint(bound, 10)] = cum
+			out.Buckets = append(out.Buckets, metric.Bucket{Le: strconv.FormatUint(bound, 10), Cumulative: cum})
 		}
 	}
-	b["+Inf"] = h.n
-	return map[string]any{"buckets": b}
+	return out
+}
+
+// JSON renders the histogram's JSON object, or nil when nothing was
+// counted.
+func (h *histogram) JSON() map[string]any {
+	if m := h.Metric(); m != nil {
+		return m.JSON()
+	}
+	return nil
 }

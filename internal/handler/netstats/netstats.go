@@ -6,10 +6,12 @@ package netstats
 import (
 	"fmt"
 	"net/netip"
+	"strings"
 
 	"github.com/pktvisor-go/pktvisor/internal/decode"
 	"github.com/pktvisor-go/pktvisor/internal/event"
 	"github.com/pktvisor-go/pktvisor/internal/handler"
+	"github.com/pktvisor-go/pktvisor/internal/metric"
 	"github.com/pktvisor-go/pktvisor/internal/window"
 )
 
@@ -184,12 +186,18 @@ func (h *V1) render(b *bucket, p window.Period) map[string]any {
 	}
 	rec := h.opt.Recorded
 	m := map[string]any{
-		"events":       b.events,
-		"deep_samples": b.deepSamples,
+		"events":       metric.Counter(b.events),
+		"deep_samples": metric.Counter(b.deepSamples),
 		"period":       handler.PeriodJSON(p),
 	}
 	for i, r := range b.rates.r {
-		handler.SetRate(m, r, p, rec, "rates", rateNames[i])
+		// pktvisor names net v1's byte rates under the "payload" schema in
+		// Prometheus.
+		prefix := ""
+		if strings.HasPrefix(rateNames[i], "bytes_") {
+			prefix = "payload"
+		}
+		handler.SetRatePrefixed(m, r, p, rec, prefix, "rates", rateNames[i])
 	}
 	handler.SetQuantile(m, b.payloadSize, "payload_size")
 	if h.groups.Has("counters") {
@@ -197,22 +205,22 @@ func (h *V1) render(b *bucket, p window.Period) map[string]any {
 			"udp": b.udp, "tcp": b.tcp, "other_l4": b.otherL4, "ipv4": b.ipv4, "ipv6": b.ipv6,
 			"in": b.in, "out": b.out, "unknown_dir": b.unknownDir, "total": b.total, "filtered": b.filtered,
 		} {
-			m[k] = v
+			m[k] = metric.Counter(v)
 		}
-		handler.Set(m, b.syn, "protocol", "tcp", "syn")
+		handler.Set(m, metric.Counter(b.syn), "protocol", "tcp", "syn")
 	}
 	if h.groups.Has("cardinality") {
-		handler.Set(m, b.srcIPsIn.Estimate(), "cardinality", "src_ips_in")
-		handler.Set(m, b.dstIPsOut.Estimate(), "cardinality", "dst_ips_out")
+		handler.Set(m, metric.Gauge(b.srcIPsIn.Estimate()), "cardinality", "src_ips_in")
+		handler.Set(m, metric.Gauge(b.dstIPsOut.Estimate()), "cardinality", "dst_ips_out")
 	}
 	if h.groups.Has("top_ips") {
-		m["top_ipv4"] = handler.TopJSON(b.topIPv4, &h.opt, FormatIP)
-		m["top_ipv6"] = handler.TopJSON(b.topIPv6, &h.opt, FormatIP)
+		m["top_ipv4"] = handler.Top(b.topIPv4, &h.opt, "ipv4", FormatIP)
+		m["top_ipv6"] = handler.Top(b.topIPv6, &h.opt, "ipv6", FormatIP)
 	}
 	if h.groups.Has("top_geo") {
 		// Filled once GeoIP/ASN enrichment is configured; empty until then.
-		m["top_geoLoc"] = []any{}
-		m["top_ASN"] = []any{}
+		m["top_geoLoc"] = &metric.TopN{Label: "geo_loc"}
+		m["top_ASN"] = &metric.TopN{Label: "asn"}
 	}
 	return m
 }

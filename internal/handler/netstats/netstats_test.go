@@ -173,7 +173,7 @@ func TestShardSnapshotsMerge(t *testing.T) {
 	}
 	sb, _ := b.Snapshot(false, 0, 11e9)
 	sa.Merge(sb)
-	j := sa.Render()
+	j := handler.Plain(sa.Render())
 	if j["events"] != uint64(200) || j["udp"] != uint64(100) || j["tcp"] != uint64(100) {
 		t.Fatalf("merged: %v", j)
 	}
@@ -188,7 +188,7 @@ func TestShardSnapshotsMerge(t *testing.T) {
 		t.Errorf("snapshot changed the shard: %v", ja["events"])
 	}
 	w, err := a.Snapshot(true, 2, 11e9)
-	if err != nil || w.Render()["events"] != uint64(100) {
+	if err != nil || handler.Plain(w.Render())["events"] != uint64(100) {
 		t.Errorf("window snapshot: %v %v", err, w)
 	}
 }

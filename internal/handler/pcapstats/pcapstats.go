@@ -6,6 +6,7 @@ package pcapstats
 import (
 	"github.com/pktvisor-go/pktvisor/internal/event"
 	"github.com/pktvisor-go/pktvisor/internal/handler"
+	"github.com/pktvisor-go/pktvisor/internal/metric"
 	"github.com/pktvisor-go/pktvisor/internal/window"
 )
 
@@ -104,9 +105,9 @@ func (b *bucket) Close(int64) {}
 
 func (b *bucket) render(p window.Period) map[string]any {
 	return map[string]any{
-		"tcp_reassembly_errors": b.tcpErrors,
-		"os_drops":              b.osDrops,
-		"if_drops":              b.ifDrops,
+		"tcp_reassembly_errors": metric.Counter(b.tcpErrors),
+		"os_drops":              metric.Counter(b.osDrops),
+		"if_drops":              metric.Counter(b.ifDrops),
 		"period":                handler.PeriodJSON(p),
 	}
 }
