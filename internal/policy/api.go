@@ -2,12 +2,13 @@ package policy
 
 import (
 	"github.com/pktvisor-go/pktvisor/internal/config"
+	"github.com/pktvisor-go/pktvisor/pkg/api"
 )
 
 // This file implements the rest of server.Backend: the JSON of taps and
 // policies, and their creation from API documents.
 
-func tapJSON(t config.Tap) map[string]any {
+func tapJSON(t config.Tap) api.Tap {
 	cfg, tags := t.Config, t.Tags
 	if cfg == nil {
 		cfg = map[string]any{}
@@ -15,14 +16,14 @@ func tapJSON(t config.Tap) map[string]any {
 	if tags == nil {
 		tags = map[string]any{}
 	}
-	return map[string]any{"input_type": t.InputType, "interface": "visor.module.input/1.0", "config": cfg, "tags": tags}
+	return api.Tap{InputType: t.InputType, Interface: api.TapInterface, Config: cfg, Tags: tags}
 }
 
 // Taps returns {tap: {...}} of every tap.
-func (m *Manager) Taps() map[string]any {
+func (m *Manager) Taps() map[string]api.Tap {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	out := map[string]any{}
+	out := map[string]api.Tap{}
 	for n, t := range m.taps {
 		out[n] = tapJSON(t)
 	}
@@ -30,18 +31,18 @@ func (m *Manager) Taps() map[string]any {
 }
 
 // Tap returns {name: {...}}.
-func (m *Manager) Tap(name string) (map[string]any, error) {
+func (m *Manager) Tap(name string) (map[string]api.Tap, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	t, ok := m.taps[name]
 	if !ok {
 		return nil, errf(ErrNotFound, "tap '%s' does not exist", name)
 	}
-	return map[string]any{name: tapJSON(t)}, nil
+	return map[string]api.Tap{name: tapJSON(t)}, nil
 }
 
 // AddTap creates the one tap of a YAML or JSON document (POST /api/v1/taps).
-func (m *Manager) AddTap(doc []byte) (map[string]any, error) {
+func (m *Manager) AddTap(doc []byte) (map[string]api.Tap, error) {
 	taps, err := config.ParseTaps(doc)
 	if err != nil {
 		return nil, errf(ErrInvalid, "%v", err)
@@ -49,7 +50,7 @@ func (m *Manager) AddTap(doc []byte) (map[string]any, error) {
 	if err := m.AddTaps(taps...); err != nil {
 		return nil, err
 	}
-	return map[string]any{taps[0].Name: tapJSON(taps[0])}, nil
+	return map[string]api.Tap{taps[0].Name: tapJSON(taps[0])}, nil
 }
 
 // DeleteTap removes a tap (DELETE /api/v1/taps/{name}).
@@ -57,7 +58,7 @@ func (m *Manager) DeleteTap(name string) error { return m.RemoveTap(name) }
 
 // AddPolicy creates the one policy of a YAML or JSON document (POST
 // /api/v1/policies). It is transactional: on error nothing is left behind.
-func (m *Manager) AddPolicy(doc []byte) (map[string]any, error) {
+func (m *Manager) AddPolicy(doc []byte) (map[string]api.Policy, error) {
 	ps, err := config.ParsePolicies(doc, m.cfg.Global)
 	if err != nil {
 		return nil, errf(ErrInvalid, "%v", err)
@@ -72,10 +73,10 @@ func (m *Manager) AddPolicy(doc []byte) (map[string]any, error) {
 func (m *Manager) DeletePolicy(name string) error { return m.RemovePolicy(name) }
 
 // Policies returns {policy: {...}} of every policy.
-func (m *Manager) Policies() map[string]any {
+func (m *Manager) Policies() map[string]api.Policy {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	out := map[string]any{}
+	out := map[string]api.Policy{}
 	for n, rp := range m.policies {
 		out[n] = m.policyJSON(rp)
 	}
@@ -83,22 +84,22 @@ func (m *Manager) Policies() map[string]any {
 }
 
 // Policy returns {name: {...}}.
-func (m *Manager) Policy(name string) (map[string]any, error) {
+func (m *Manager) Policy(name string) (map[string]api.Policy, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	rp, ok := m.policies[name]
 	if !ok {
 		return nil, errf(ErrNotFound, "policy '%s' does not exist", name)
 	}
-	return map[string]any{name: m.policyJSON(rp)}, nil
+	return map[string]api.Policy{name: m.policyJSON(rp)}, nil
 }
 
-func (m *Manager) policyJSON(rp *runPolicy) map[string]any {
-	taps := map[string]any{}
+func (m *Manager) policyJSON(rp *runPolicy) api.Policy {
+	taps := map[string]api.Tap{}
 	for _, t := range rp.taps {
 		taps[t] = tapJSON(m.taps[t])
 	}
-	inputs := map[string]any{}
+	inputs := map[string]api.Input{}
 	for _, ri := range rp.inputs {
 		st := ri.in.Counters()
 		info := ri.in.Info()
@@ -109,16 +110,17 @@ func (m *Manager) policyJSON(rp *runPolicy) map[string]any {
 		if err := ri.in.Err(); err != nil {
 			info["error"] = err.Error()
 		}
-		inputs[ri.name] = map[string]any{
-			"module": map[string]any{"name": ri.name, "type": ri.typ, "running": ri.in.Err() == nil, "config": ri.config},
-			"input":  map[string]any{"running": ri.in.Err() == nil, "consumers": len(ri.users)},
-			ri.typ:   info,
+		running := ri.in.Err() == nil
+		inputs[ri.name] = api.Input{
+			Module: api.Module{Name: ri.name, Type: ri.typ, Running: running, Config: ri.config},
+			Input:  api.InputState{Running: running, Consumers: len(ri.users)},
+			Info:   info,
 		}
 	}
-	mods := map[string]any{}
+	mods := map[string]api.HandlerModule{}
 	for _, rm := range rp.modules {
-		mods[rm.name] = map[string]any{"module": map[string]any{
-			"name": rm.name, "type": rm.mod.Type, "version": rm.mod.Version, "running": true, "config": rm.mod.Config}}
+		mods[rm.name] = api.HandlerModule{Module: api.Module{
+			Name: rm.name, Type: rm.mod.Type, Version: rm.mod.Version, Running: true, Config: rm.mod.Config}}
 	}
-	return map[string]any{"kind": rp.cfg.Kind, "taps": taps, "input": inputs, "modules": mods}
+	return api.Policy{Kind: rp.cfg.Kind, Taps: taps, Input: inputs, Modules: mods}
 }

@@ -30,17 +30,18 @@ import (
 	"github.com/pktvisor-go/pktvisor/internal/handler"
 	"github.com/pktvisor-go/pktvisor/internal/policy"
 	"github.com/pktvisor-go/pktvisor/internal/window"
+	"github.com/pktvisor-go/pktvisor/pkg/api"
 )
 
 // Backend is what the API serves: the policy manager.
 type Backend interface {
-	Taps() map[string]any
-	Tap(name string) (map[string]any, error)
-	AddTap(doc []byte) (map[string]any, error)
+	Taps() map[string]api.Tap
+	Tap(name string) (map[string]api.Tap, error)
+	AddTap(doc []byte) (map[string]api.Tap, error)
 	DeleteTap(name string) error
-	Policies() map[string]any
-	Policy(name string) (map[string]any, error)
-	AddPolicy(doc []byte) (map[string]any, error)
+	Policies() map[string]api.Policy
+	Policy(name string) (map[string]api.Policy, error)
+	AddPolicy(doc []byte) (map[string]api.Policy, error)
 	DeletePolicy(name string) error
 	// Metrics renders the handlers of a policy ("__all": every policy,
 	// skipping those with a period error): {policy: {handler: {schema: {...}}}}.
@@ -179,7 +180,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func writeError(w http.ResponseWriter, status int, msg string) {
-	writeJSON(w, status, map[string]string{"error": msg})
+	writeJSON(w, status, api.Error{Error: msg})
 }
 
 // status maps a backend error to its HTTP status.
@@ -203,10 +204,10 @@ func status(err error) int {
 func fail(w http.ResponseWriter, err error) { writeError(w, status(err), err.Error()) }
 
 func (s *Server) app(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"app": map[string]any{
-		"version":     s.cfg.Version,
-		"up_time_min": time.Since(s.started).Minutes(),
-	}})
+	var a api.App
+	a.App.Version = s.cfg.Version
+	a.App.UpTimeMin = time.Since(s.started).Minutes()
+	writeJSON(w, http.StatusOK, a)
 }
 
 func (s *Server) rates(w http.ResponseWriter, r *http.Request) {
@@ -267,7 +268,7 @@ func (s *Server) metrics(win bool) http.HandlerFunc {
 			fail(w, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, m)
+		writeJSON(w, http.StatusOK, m) // api.Metrics once decoded
 	}
 }
 

@@ -21,39 +21,40 @@ import (
 	"github.com/pktvisor-go/pktvisor/internal/metric"
 	"github.com/pktvisor-go/pktvisor/internal/policy"
 	"github.com/pktvisor-go/pktvisor/internal/window"
+	"github.com/pktvisor-go/pktvisor/pkg/api"
 )
 
 // fake is a Backend with one policy "default" of one dns-like handler.
 type fake struct {
-	taps     map[string]any
-	policies map[string]any
+	taps     map[string]api.Tap
+	policies map[string]api.Policy
 	stopped  chan struct{}
 }
 
 func newFake() *fake {
 	return &fake{
-		taps:     map[string]any{"default": map[string]any{"input_type": "pcap"}},
-		policies: map[string]any{"default": map[string]any{}},
+		taps:     map[string]api.Tap{"default": {InputType: "pcap"}},
+		policies: map[string]api.Policy{"default": {}},
 		stopped:  make(chan struct{}, 1),
 	}
 }
 
-func (f *fake) Taps() map[string]any { return f.taps }
-func (f *fake) Tap(n string) (map[string]any, error) {
+func (f *fake) Taps() map[string]api.Tap { return f.taps }
+func (f *fake) Tap(n string) (map[string]api.Tap, error) {
 	if t, ok := f.taps[n]; ok {
-		return map[string]any{n: t}, nil
+		return map[string]api.Tap{n: t}, nil
 	}
 	return nil, policy.ErrNotFound
 }
-func (f *fake) AddTap(doc []byte) (map[string]any, error) {
+func (f *fake) AddTap(doc []byte) (map[string]api.Tap, error) {
 	if bytes.Contains(doc, []byte("default")) {
 		return nil, fmt.Errorf("tap default: %w", policy.ErrExists)
 	}
 	if bytes.Contains(doc, []byte("bad")) {
 		return nil, fmt.Errorf("line 3: input_type: %w", policy.ErrInvalid)
 	}
-	f.taps["t2"] = map[string]any{}
-	return map[string]any{"t2": map[string]any{}}, nil
+	f.taps["t2"] = api.Tap{}
+	return map[string]api.Tap{"t2": {}}, nil
 }
 func (f *fake) DeleteTap(n string) error {
 	if _, ok := f.taps[n]; !ok {
@@ -62,18 +63,18 @@ func (f *fake) DeleteTap(n string) error {
 	delete(f.taps, n)
 	return nil
 }
-func (f *fake) Policies() map[string]any { return f.policies }
-func (f *fake) Policy(n string) (map[string]any, error) {
+func (f *fake) Policies() map[string]api.Policy { return f.policies }
+func (f *fake) Policy(n string) (map[string]api.Policy, error) {
 	if p, ok := f.policies[n]; ok {
-		return map[string]any{n: p}, nil
+		return map[string]api.Policy{n: p}, nil
 	}
 	return nil, policy.ErrNotFound
 }
-func (f *fake) AddPolicy(doc []byte) (map[string]any, error) {
+func (f *fake) AddPolicy(doc []byte) (map[string]api.Policy, error) {
 	if bytes.Contains(doc, []byte("selector")) {
 		return nil, policy.ErrNoTapMatch
 	}
-	return map[string]any{"p2": map[string]any{}}, nil
+	return map[string]api.Policy{"p2": {}}, nil
 }
 func (f *fake) DeletePolicy(n string) error { return nil }
 
