@@ -20,7 +20,9 @@ type StatusError struct {
 	Message string // the body's "error", or the body
 }
 
-func (e *StatusError) Error() string { return fmt.Sprintf("%d %s: %s", e.Code, http.StatusText(e.Code), e.Message) }
+func (e *StatusError) Error() string {
+	return fmt.Sprintf("%d %s: %s", e.Code, http.StatusText(e.Code), e.Message)
+}
 
 // IsNotFound reports whether err is a 404 from the agent.
 func IsNotFound(err error) bool {
