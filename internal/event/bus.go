@@ -199,6 +199,12 @@ func (b *Bus) Wants(k Kind) bool {
 	return false
 }
 
+// WantsDNS is Wants(KindDNS), inlined on the hot path.
+func (b *Bus) WantsDNS() bool { return len(b.dns) > 0 }
+
+// WantsDHCP is Wants(KindDHCP), inlined on the hot path.
+func (b *Bus) WantsDHCP() bool { return len(b.dhcp) > 0 }
+
 // DNSRecords implements Sink.
 func (b *Bus) DNSRecords() bool { return b.records }
 

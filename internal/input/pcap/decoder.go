@@ -42,6 +42,10 @@ type Stats struct {
 // to the sink with each tick. A Decoder is used by one goroutine.
 type Decoder struct {
 	sink event.Sink
+	// bus is sink when it is the engine's *event.Bus: its methods are then
+	// called directly (no interface dispatch per event) and its wants read
+	// inline.
+	bus  *event.Bus
 	dec  *decode.Decoder
 	asm  *tcpasm.Assembler
 	pkt  decode.Packet
@@ -67,8 +71,10 @@ type Decoder struct {
 
 // NewDecoder returns a decoder feeding sink.
 func NewDecoder(cfg DecoderConfig, sink event.Sink) *Decoder {
+	bus, _ := sink.(*event.Bus)
 	return &Decoder{
 		sink:     sink,
+		bus:      bus,
 		dec:      decode.NewDecoder(decode.Config{Hosts: cfg.Hosts}),
 		filter:   cfg.Filter,
 		tcpFlows: cfg.TCPFlows,
@@ -156,26 +162,44 @@ func (d *Decoder) Frame(link decode.LinkType, data []byte, ts int64, wireLen int
 		// Not IP (ARP, LLDP, ...): pktvisor's net handler sees only IP.
 		return
 	}
-	d.sink.Packet(pkt)
+	if d.bus != nil {
+		d.bus.Packet(pkt)
+	} else {
+		d.sink.Packet(pkt)
+	}
 	if pkt.Fragment && !pkt.Reassembled {
 		return
 	}
 	switch pkt.L4 {
 	case decode.L4UDP:
-		if (IsDNSPort(pkt.SrcPort) || IsDNSPort(pkt.DstPort)) && d.sink.Wants(event.KindDNS) {
+		if d.wantsDNS() && (IsDNSPort(pkt.SrcPort) || IsDNSPort(pkt.DstPort)) {
 			d.dnsMessage(pkt, pkt.Payload, event.TransportUDP)
 		}
-		if (IsDHCPPort(pkt.SrcPort) || IsDHCPPort(pkt.DstPort)) && d.sink.Wants(event.KindDHCP) {
+		if d.wantsDHCP() && (IsDHCPPort(pkt.SrcPort) || IsDHCPPort(pkt.DstPort)) {
 			d.dhcpDatagram(pkt)
 		}
 	case decode.L4TCP:
-		if (IsDNSPort(pkt.SrcPort) || IsDNSPort(pkt.DstPort)) && d.sink.Wants(event.KindDNS) {
+		if d.wantsDNS() && (IsDNSPort(pkt.SrcPort) || IsDNSPort(pkt.DstPort)) {
 			if d.asm == nil {
 				d.asm = tcpasm.New(tcpasm.Config{MaxFlows: d.tcpFlows, StripPrefix: tcpasm.DNSPrefixLen}, tcpasm.DNSFramer, d.tcpDNS)
 			}
 			d.asm.Packet(pkt)
 		}
 	}
+}
+
+func (d *Decoder) wantsDNS() bool {
+	if d.bus != nil {
+		return d.bus.WantsDNS()
+	}
+	return d.sink.Wants(event.KindDNS)
+}
+
+func (d *Decoder) wantsDHCP() bool {
+	if d.bus != nil {
+		return d.bus.WantsDHCP()
+	}
+	return d.sink.Wants(event.KindDHCP)
 }
 
 func (d *Decoder) tcpDNS(pkt *decode.Packet, _ bool, msg []byte) {
@@ -189,18 +213,28 @@ func (d *Decoder) dnsMessage(pkt *decode.Packet, b []byte, tr event.Transport) {
 	}
 	// A parse error past the header still leaves a usable message (header,
 	// and the question when HasQuestion): the handlers decide what counts.
-	_ = d.msg.Parse(b, dnsmsg.ParseOptions{Records: d.sink.DNSRecords()})
-	d.st.DNSMessages++
-	d.dns = event.DNS{
-		TS:        pkt.TS,
-		Endpoints: event.Endpoints{Src: pkt.SrcIP, Dst: pkt.DstIP, SrcPort: pkt.SrcPort, DstPort: pkt.DstPort},
-		Dir:       pkt.Dir,
-		Transport: tr,
-		Size:      len(b),
-		Msg:       &d.msg,
-		Packet:    pkt,
+	records := false
+	if d.bus != nil {
+		records = d.bus.DNSRecords()
+	} else {
+		records = d.sink.DNSRecords()
 	}
-	d.sink.DNS(&d.dns)
+	_ = d.msg.Parse(b, dnsmsg.ParseOptions{Records: records})
+	d.st.DNSMessages++
+	// Field by field: QueryTime and DnstapType stay zero for packets.
+	ev := &d.dns
+	ev.TS = pkt.TS
+	ev.Src, ev.Dst, ev.SrcPort, ev.DstPort = pkt.SrcIP, pkt.DstIP, pkt.SrcPort, pkt.DstPort
+	ev.Dir = pkt.Dir
+	ev.Transport = tr
+	ev.Size = len(b)
+	ev.Msg = &d.msg
+	ev.Packet = pkt
+	if d.bus != nil {
+		d.bus.DNS(ev)
+	} else {
+		d.sink.DNS(ev)
+	}
 }
 
 // dhcpDatagram parses a UDP datagram on a DHCP port once: DHCPv4 on 67/68
@@ -226,7 +260,11 @@ func (d *Decoder) dhcpDatagram(pkt *decode.Packet) {
 		ev.V6Msg = &d.m6
 	}
 	d.st.DHCPEvents++
-	d.sink.DHCP(ev)
+	if d.bus != nil {
+		d.bus.DHCP(ev)
+	} else {
+		d.sink.DHCP(ev)
+	}
 }
 
 func (d *Decoder) tick(ts int64) {
