@@ -24,6 +24,40 @@
 // the next call. [OpenAll] does all of this for every receive queue: one
 // socket, one reader goroutine per queue.
 //
+// # One capture per interface
+//
+// An interface has one XDP hook and each receive queue takes one AF_XDP
+// socket, so a second capture on an interface would have to detach the
+// first one's program, and that capture would go silent. [LoadProgram]
+// and [OpenAll] therefore tell a live capture from what a dead one left:
+//
+//   - XSKMAP membership. The kernel removes a socket from every XSKMAP
+//     when the socket is released (closed, or its process killed), so an
+//     attached xdp_capture whose XSKMAP holds a socket is feeding a
+//     process that is running now; one whose map is empty feeds nobody
+//     and is stale. The bpf syscall cannot look an XSKMAP up, so the
+//     check loads a small XDP program that looks up every index and runs
+//     it once with BPF_PROG_TEST_RUN.
+//   - Queue binding. OpenAll binds its sockets before it attaches, and
+//     the kernel lets one socket bind a queue. Of two captures starting
+//     together, the later one gets EBUSY before it touches the hook, so
+//     the window between another capture's attach and its registration
+//     cannot be hit. A queue freed by a capture that just ended stays
+//     busy for some milliseconds (the kernel frees it after an RCU grace
+//     period), so EBUSY with no live program attached is retried for a
+//     while before it counts as in use.
+//
+// A live capture makes both return an [*InUseError] (errors.Is [ErrInUse])
+// that names the interface, the program and, when they can be seen in
+// /proc, the processes holding it ("pid 1234"): they are found by their
+// descriptors of the program, its bpf_link or its XSKMAP (fdinfo prog_id,
+// map_id). The PIDs only describe the owner; liveness is the kernel's
+// answer, so a reused PID or an owner in another PID namespace cannot
+// make a dead capture look alive or a live one look dead. A stale program
+// is still detached and replaced ([Program.Replaced]). An owner record
+// pinned in bpffs was not used: it needs a mounted bpffs, survives the
+// crash it is meant to detect, and would be checked through PIDs.
+//
 // Requirements: Linux ≥ 5.4 (need_wakeup, ring flags), ≥ 5.9 for
 // XDP_STATISTICS' fill-ring counter and for detaching a stale bpf_link,
 // root or CAP_BPF + CAP_NET_ADMIN + CAP_NET_RAW. [Probe] and the

@@ -48,19 +48,29 @@ type Program struct {
 // and then the generic hook; [Program.Mode] tells which one won and
 // [Program.Fallbacks] why the others lost.
 //
-// An XDP program already attached to iface (a stale xdp_capture from an
-// agent that crashed and attached through netlink, or a bpf_link another
-// process still holds or pinned) is detached first: a bpf_link with
-// BPF_LINK_DETACH (Linux ≥ 5.9), a netlink attachment by setting the
-// interface's XDP fd to -1 in its mode. The kernel refuses to attach a
-// bpf_link over either, and native and generic programs cannot coexist,
-// so replacing in place is not possible. [Program.Replaced] lists what was
-// detached. Programs that are not xdp_capture are only detached with
-// [ProgramOptions.ReplaceForeign]; otherwise the error wraps [ErrBusy].
+// An xdp_capture already attached to iface whose XSKMAP holds sockets
+// belongs to a running capture (of this process or another): LoadProgram
+// leaves it alone and returns an [*InUseError] (errors.Is [ErrInUse])
+// naming the processes that hold it. A stale one, whose sockets are all
+// gone (an agent that crashed after attaching through netlink, or a
+// bpf_link pinned or held by a process that no longer captures), is
+// detached first: a bpf_link with BPF_LINK_DETACH (Linux ≥ 5.9), a netlink
+// attachment by setting the interface's XDP fd to -1 in its mode. The
+// kernel refuses to attach a bpf_link over either, and native and generic
+// programs cannot coexist, so replacing in place is not possible.
+// [Program.Replaced] lists what was detached. Programs that are not
+// xdp_capture are only detached with [ProgramOptions.ReplaceForeign];
+// otherwise the error wraps [ErrBusy].
+//
+// LoadProgram does not claim the receive queues: a caller that attaches
+// and then opens sockets should bind them first, as [OpenAll] does, so
+// that a capture starting at the same moment fails on the bind instead of
+// detaching a program whose sockets are not registered yet.
 //
 // Errors: a missing interface wraps [netif.ErrNotFound]; missing
 // privileges (CAP_BPF and CAP_NET_ADMIN) or a kernel without XDP or
-// XSKMAP wrap [capture.ErrNotSupported].
+// XSKMAP wrap [capture.ErrNotSupported]; a live capture on iface is an
+// [*InUseError].
 func LoadProgram(iface string, opts ProgramOptions) (_ *Program, err error) {
 	wrap := func(what string, err error) error {
 		return fmt.Errorf("load xdp program on %s: %s: %w", iface, what, err)
@@ -145,6 +155,13 @@ func (p *Program) detachExisting(nl netlink.Link, xdp *netlink.LinkXdp, foreign 
 		}
 	} else if !foreign {
 		return fmt.Errorf("load xdp program on %s: %w: programs are attached in two modes; set ReplaceForeign to replace them", p.iface, ErrBusy)
+	}
+	// An xdp_capture that still feeds sockets belongs to a running
+	// capture: detaching it would silently stop that capture.
+	if iu, err := captureInUse(nl, false); err != nil {
+		return wrap("check the attached program", err)
+	} else if iu != nil {
+		return iu
 	}
 
 	// A bpf_link someone holds (or pinned): detach the link itself.
