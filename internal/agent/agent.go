@@ -78,7 +78,13 @@ func Run(args []string, stdout, stderr io.Writer) int {
 	var file *config.File
 	if fv.ConfigFile != "" {
 		f, err := config.ReadFile(fv.ConfigFile)
-		if err != nil {
+		var ce *config.Error
+		switch {
+		case errors.Is(err, config.ErrMultipleDocuments) && errors.As(err, &ce):
+			fmt.Fprintf(stderr, "pktvisord: --config: %s holds more than one YAML document (the second starts at line %d)\n",
+				fv.ConfigFile, ce.Line)
+			return 1
+		case err != nil:
 			fmt.Fprintf(stderr, "pktvisord: %s: %v\n", fv.ConfigFile, errLine(err))
 			return 1
 		}
