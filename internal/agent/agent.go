@@ -45,6 +45,10 @@ IFACE, if given, is an interface name, an IP address of an interface, or
 "auto" (the busiest non-loopback interface). It creates the tap "default"
 and the policy "default" (handlers net, dhcp, dns and pcap_stats).
 
+--pid-file FILE is created exclusively: a symbolic link, a file that does
+not hold a pid and the pid file of a running process are refused; a stale
+pid file is replaced. It is removed when the agent stops.
+
 Options:
 `
 
@@ -248,10 +252,14 @@ func run(ctx context.Context, v config.Visor, file *config.File, iface string, l
 		}
 	}
 	if v.PidFile != "" {
-		if err := os.WriteFile(v.PidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+		if err := writePidFile(v.PidFile); err != nil {
 			return fmt.Errorf("write pid file: %w", err)
 		}
-		defer os.Remove(v.PidFile)
+		defer func() {
+			if err := removePidFile(v.PidFile); err != nil {
+				log.Warn("pid file not removed", "err", err)
+			}
+		}()
 	}
 	if v.NoTrack {
 		log.Debug("--no-track: this agent never sends usage data")
