@@ -49,6 +49,11 @@ and the policy "default" (handlers net, dhcp, dns and pcap_stats).
 not hold a pid and the pid file of a running process are refused; a stale
 pid file is replaced. It is removed when the agent stops.
 
+Signals:
+  SIGTERM, SIGINT  stop
+  SIGHUP           reopen the --log-file FILE (for logrotate); ignored
+                   (and logged) without --log-file
+
 Options:
 `
 
@@ -129,7 +134,7 @@ func Run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "pktvisord running in the background, pid %d\n", pid)
 		return 0
 	}
-	log, closeLog, err := newLogger(v, stderr)
+	log, lf, closeLog, err := newLogger(v, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "pktvisord: %v\n", err)
 		return 1
@@ -146,14 +151,22 @@ func Run(args []string, stdout, stderr io.Writer) int {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(sigs)
 	go func() {
-		select {
-		case s := <-sigs:
-			log.Info("stopping", "signal", s.String())
-			cancel()
-		case <-ctx.Done():
+		for {
+			select {
+			case s := <-sigs:
+				if s == syscall.SIGHUP {
+					reopenLog(log, lf)
+					continue
+				}
+				log.Info("stopping", "signal", s.String())
+				cancel()
+				return
+			case <-ctx.Done():
+				return
+			}
 		}
 	}()
 	if err := run(ctx, v, file, iface, log); err != nil {
@@ -161,6 +174,19 @@ func Run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// reopenLog handles SIGHUP: it reopens the --log-file, if any.
+func reopenLog(log *slog.Logger, lf *logFile) {
+	if lf == nil {
+		log.Info("SIGHUP ignored: no --log-file to reopen")
+		return
+	}
+	if err := lf.Reopen(); err != nil {
+		log.Error("SIGHUP: log file not reopened", "err", err)
+		return
+	}
+	log.Info("reopened log file", "signal", "hangup", "path", lf.path)
 }
 
 func errLine(err error) error {
@@ -198,7 +224,9 @@ func printModules(w io.Writer) {
 	}
 }
 
-func newLogger(v config.Visor, stderr io.Writer) (*slog.Logger, func(), error) {
+// newLogger returns the logger the options ask for, the log file if it is
+// --log-file (else nil), and a function that closes what it opened.
+func newLogger(v config.Visor, stderr io.Writer) (*slog.Logger, *logFile, func(), error) {
 	level := slog.LevelInfo
 	if v.Verbose {
 		level = slog.LevelDebug
@@ -208,17 +236,17 @@ func newLogger(v config.Visor, stderr io.Writer) (*slog.Logger, func(), error) {
 	case v.Syslog:
 		w, err := syslog.New(syslog.LOG_INFO|syslog.LOG_DAEMON, "pktvisord")
 		if err != nil {
-			return nil, nil, fmt.Errorf("open syslog: %w", err)
+			return nil, nil, nil, fmt.Errorf("open syslog: %w", err)
 		}
-		return slog.New(slog.NewTextHandler(w, opts)), func() { w.Close() }, nil
+		return slog.New(slog.NewTextHandler(w, opts)), nil, func() { w.Close() }, nil
 	case v.LogFile != "":
-		f, err := os.OpenFile(v.LogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		lf, err := openLogFile(v.LogFile)
 		if err != nil {
-			return nil, nil, fmt.Errorf("open log file: %w", err)
+			return nil, nil, nil, err
 		}
-		return slog.New(slog.NewTextHandler(f, opts)), func() { f.Close() }, nil
+		return slog.New(slog.NewTextHandler(lf, opts)), lf, func() { lf.Close() }, nil
 	}
-	return slog.New(slog.NewTextHandler(stderr, opts)), func() {}, nil
+	return slog.New(slog.NewTextHandler(stderr, opts)), nil, func() {}, nil
 }
 
 // daemonize starts this program again, detached (new session, stdio on

@@ -13,8 +13,8 @@ import (
 	"time"
 )
 
-// TestDaemon runs the real binary (built once) the way init systems do:
-// detached with -d and with a pid file.
+// TestDaemon runs the real binary (built once) the way init systems and
+// logrotate do: detached with -d, with a pid file, and with SIGHUP.
 func TestDaemon(t *testing.T) {
 	goBin, err := exec.LookPath("go")
 	if err != nil {
@@ -22,6 +22,8 @@ func TestDaemon(t *testing.T) {
 	}
 	bin := buildAgent(t, goBin, t.TempDir())
 	t.Run("detach", func(t *testing.T) { testDetach(t, bin) })
+	t.Run("SIGHUP reopens the log file", func(t *testing.T) { testSighupReopen(t, bin) })
+	t.Run("SIGHUP without a log file", func(t *testing.T) { testSighupIgnored(t, bin) })
 	t.Run("pid file", func(t *testing.T) { testPidFile(t, bin) })
 }
 
@@ -116,6 +118,63 @@ func testDetach(t *testing.T, bin string) {
 	}
 	if b, _ := os.ReadFile(logFile); !strings.Contains(string(b), "signal=terminated") {
 		t.Errorf("log file:\n%s", b)
+	}
+}
+
+// testSighupReopen: after logrotate renames the log file, SIGHUP makes the
+// agent open a new one; it keeps serving.
+func testSighupReopen(t *testing.T, bin string) {
+	dir := t.TempDir()
+	port := freePort(t)
+	logFile := filepath.Join(dir, "pktvisord.log")
+	p := startServing(t, bin, port, "--log-file", logFile)
+	if err := os.Rename(logFile, logFile+".1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	var b []byte
+	if !poll(10*time.Second, 50*time.Millisecond, func() bool {
+		b, _ = os.ReadFile(logFile)
+		return strings.Contains(string(b), "reopened log file")
+	}) {
+		t.Fatalf("no new log file after SIGHUP (exited %v: %v); log file: %q", p.exited(), p.err, b)
+	}
+	if p.exited() {
+		t.Fatalf("agent exited on SIGHUP: %v", p.err)
+	}
+	if s := appStatus(port); s != 200 {
+		t.Fatalf("after SIGHUP: status %d, want 200", s)
+	}
+	if old, _ := os.ReadFile(logFile + ".1"); !strings.Contains(string(old), "pktvisord started") {
+		t.Errorf("rotated log file:\n%s", old)
+	}
+	if err, ok := p.stop(5 * time.Second); err != nil || !ok {
+		t.Errorf("stop after SIGHUP: %v (in time: %v)", err, ok)
+	}
+	if b, _ := os.ReadFile(logFile); !strings.Contains(string(b), "signal=terminated") {
+		t.Errorf("the new log file does not get the later lines:\n%s", b)
+	}
+}
+
+// testSighupIgnored: without --log-file, SIGHUP is logged and ignored.
+func testSighupIgnored(t *testing.T, bin string) {
+	port := freePort(t)
+	p := startServing(t, bin, port)
+	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	if !poll(10*time.Second, 50*time.Millisecond, func() bool {
+		return strings.Contains(p.out.String(), "SIGHUP ignored")
+	}) {
+		t.Fatalf("no log line for SIGHUP (exited %v: %v)", p.exited(), p.err)
+	}
+	if p.exited() {
+		t.Fatalf("agent exited on SIGHUP: %v", p.err)
+	}
+	if s := appStatus(port); s != 200 {
+		t.Fatalf("after SIGHUP: status %d, want 200", s)
 	}
 }
 
