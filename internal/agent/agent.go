@@ -45,6 +45,9 @@ IFACE, if given, is an interface name, an IP address of an interface, or
 "auto" (the busiest non-loopback interface). It creates the tap "default"
 and the policy "default" (handlers net, dhcp, dns and pcap_stats).
 
+With -d, pktvisord returns once the detached agent serves (exit status 0),
+or with the agent's error (exit status 1).
+
 --pid-file FILE is created exclusively: a symbolic link, a file that does
 not hold a pid and the pid file of a running process are refused; a stale
 pid file is replaced. It is removed when the agent stops.
@@ -57,9 +60,6 @@ Signals:
 Options:
 `
 
-// daemonEnv marks the detached child of -d.
-const daemonEnv = "PKTVISORD_DAEMON_CHILD"
-
 // ProfileEnv, when set, names a file that receives a CPU profile of the
 // run (go tool pprof reads it).
 const ProfileEnv = "PKTVISORD_CPUPROFILE"
@@ -69,6 +69,18 @@ const TokenEnv = "PKTVISORD_ADMIN_TOKEN"
 
 // Run is pktvisord's main: it returns the exit status.
 func Run(args []string, stdout, stderr io.Writer) int {
+	if ready := childReadiness(stderr); ready != nil {
+		// The detached child of -d: the parent prints what goes to
+		// stderr until the agent serves.
+		defer ready.close()
+		return run(args, stdout, ready, ready)
+	}
+	return run(args, stdout, stderr, nil)
+}
+
+// run is [Run]; ready is the readiness pipe of the detached child of -d,
+// or nil.
+func run(args []string, stdout, stderr io.Writer, ready *readiness) int {
 	fs := pflag.NewFlagSet("pktvisord", pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fv := config.Flags(fs)
@@ -125,16 +137,26 @@ func Run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "pktvisord: %v\n", err)
 		return 2
 	}
-	if v.Daemon && os.Getenv(daemonEnv) == "" {
+	if v.Daemon && ready == nil {
 		pid, err := daemonize(args)
-		if err != nil {
+		var ce *childError
+		switch {
+		case errors.As(err, &ce):
+			fmt.Fprint(stderr, ce.msg)
+			return 1
+		case err != nil:
 			fmt.Fprintf(stderr, "pktvisord: daemonize: %v\n", err)
 			return 1
 		}
 		fmt.Fprintf(stdout, "pktvisord running in the background, pid %d\n", pid)
 		return 0
 	}
-	log, lf, closeLog, err := newLogger(v, stderr)
+	logOut := stderr
+	if ready != nil {
+		// Log lines are not part of the error the parent prints.
+		logOut = ready.stderr
+	}
+	log, lf, closeLog, err := newLogger(v, logOut)
 	if err != nil {
 		fmt.Fprintf(stderr, "pktvisord: %v\n", err)
 		return 1
@@ -169,8 +191,15 @@ func Run(args []string, stdout, stderr io.Writer) int {
 			}
 		}
 	}()
-	if err := run(ctx, v, file, iface, log); err != nil {
+	var onReady func()
+	if ready != nil {
+		onReady = ready.ready
+	}
+	if err := serve(ctx, v, file, iface, log, onReady); err != nil {
 		log.Error("pktvisord stopped", "err", err)
+		if ready != nil {
+			ready.fail(err)
+		}
 		return 1
 	}
 	return 0
@@ -249,31 +278,9 @@ func newLogger(v config.Visor, stderr io.Writer) (*slog.Logger, *logFile, func()
 	return slog.New(slog.NewTextHandler(stderr, opts)), nil, func() {}, nil
 }
 
-// daemonize starts this program again, detached (new session, stdio on
-// /dev/null), with the same arguments, and returns the child's pid.
-func daemonize(args []string) (int, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return 0, err
-	}
-	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
-	if err != nil {
-		return 0, err
-	}
-	defer null.Close()
-	p, err := os.StartProcess(exe, append([]string{exe}, args...), &os.ProcAttr{
-		Env:   append(os.Environ(), daemonEnv+"=1"),
-		Files: []*os.File{null, null, null},
-		Sys:   &syscall.SysProcAttr{Setsid: true},
-	})
-	if err != nil {
-		return 0, err
-	}
-	pid := p.Pid
-	return pid, p.Release()
-}
-
-func run(ctx context.Context, v config.Visor, file *config.File, iface string, log *slog.Logger) error {
+// serve runs the agent until ctx ends. It calls onReady (if not nil) once
+// the listener is bound and the taps and policies have started.
+func serve(ctx context.Context, v config.Visor, file *config.File, iface string, log *slog.Logger, onReady func()) error {
 	if v.TLS {
 		if _, err := tls.LoadX509KeyPair(v.TLSCert, v.TLSKey); err != nil {
 			return fmt.Errorf("load TLS certificate and key: %w", err)
@@ -346,6 +353,9 @@ func run(ctx context.Context, v config.Visor, file *config.File, iface string, l
 	}
 	log.Info("pktvisord started", "version", version.Version, "listen", ln.Addr().String(), "admin_api", v.AdminAPI,
 		"tls", v.TLS)
+	if onReady != nil {
+		onReady()
+	}
 	err = srv.Serve(ctx, ln)
 	log.Info("pktvisord stopped")
 	return err

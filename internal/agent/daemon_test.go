@@ -1,6 +1,8 @@
 package agent
 
 import (
+	"bytes"
+	"errors"
 	"net"
 	"net/http"
 	"os"
@@ -22,6 +24,7 @@ func TestDaemon(t *testing.T) {
 	}
 	bin := buildAgent(t, goBin, t.TempDir())
 	t.Run("detach", func(t *testing.T) { testDetach(t, bin) })
+	t.Run("detach reports the child's error", func(t *testing.T) { testDetachError(t, bin) })
 	t.Run("SIGHUP reopens the log file", func(t *testing.T) { testSighupReopen(t, bin) })
 	t.Run("SIGHUP without a log file", func(t *testing.T) { testSighupIgnored(t, bin) })
 	t.Run("pid file", func(t *testing.T) { testPidFile(t, bin) })
@@ -62,8 +65,8 @@ func startServing(t *testing.T, bin, port string, args ...string) *proc {
 	return p
 }
 
-// testDetach: the detached agent serves and writes its pid file (mode
-// 0644); on SIGTERM it stops and removes it.
+// testDetach: -d returns once the detached agent serves and has written
+// its pid file (mode 0644); on SIGTERM the agent stops and removes it.
 func testDetach(t *testing.T, bin string) {
 	dir := t.TempDir()
 	port := freePort(t)
@@ -78,18 +81,15 @@ func testDetach(t *testing.T, bin string) {
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("-d returned after %v", d)
 	}
-	var status int
-	poll(10*time.Second, 50*time.Millisecond, func() bool {
-		status = appStatus(port)
-		return status != 0
-	})
+	// No polling: when -d returns, the agent is ready.
+	status := appStatus(port)
 	b, err := os.ReadFile(pidFile)
 	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
 	if status != 200 {
-		t.Errorf("status %d, want 200", status)
+		t.Errorf("right after -d returned: status %d, want 200", status)
 	}
 	if err != nil || pid <= 0 {
-		t.Errorf("pid file %q, %v", b, err)
+		t.Errorf("right after -d returned: pid file %q, %v", b, err)
 		// Find the agent, to stop it.
 		poll(10*time.Second, 50*time.Millisecond, func() bool {
 			b, _ := os.ReadFile(pidFile)
@@ -118,6 +118,36 @@ func testDetach(t *testing.T, bin string) {
 	}
 	if b, _ := os.ReadFile(logFile); !strings.Contains(string(b), "signal=terminated") {
 		t.Errorf("log file:\n%s", b)
+	}
+}
+
+// testDetachError: when the detached agent cannot start (its port is
+// taken), -d exits non-zero with the agent's error.
+func testDetachError(t *testing.T, bin string) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	dir := t.TempDir()
+	pidFile := filepath.Join(dir, "pktvisord.pid")
+	out, err := exec.Command(bin, "-d", "--admin-api", "-l", "127.0.0.1", "-p", port,
+		"--pid-file", pidFile, "--log-file", filepath.Join(dir, "pktvisord.log")).CombinedOutput()
+	if b, _ := os.ReadFile(pidFile); len(b) > 0 {
+		if pid, _ := strconv.Atoi(strings.TrimSpace(string(b))); pid > 0 {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
+	if err == nil || strings.Contains(string(out), "running in the background") {
+		t.Fatalf("-d with port %s taken: exit %v, output %q; want a failure", port, err, out)
+	}
+	if want := "listen on 127.0.0.1:" + port + ": "; !strings.Contains(string(out), want) ||
+		!strings.Contains(string(out), "address already in use") {
+		t.Errorf("-d output %q; want the agent's error (%q ... address already in use)", out, want)
+	}
+	if _, err := os.Stat(pidFile); !os.IsNotExist(err) {
+		t.Errorf("pid file left by the failed agent: %v", err)
 	}
 }
 
@@ -260,6 +290,56 @@ func testPidFile(t *testing.T, bin string) {
 		}
 		if _, err := os.Stat(pidFile); !os.IsNotExist(err) {
 			t.Errorf("pid file left after SIGTERM: %v", err)
+		}
+	})
+}
+
+// TestReadiness checks both ends of the readiness pipe of -d in process.
+func TestReadiness(t *testing.T) {
+	tests := []struct {
+		name       string
+		child      func(r *readiness)
+		want       string // what the parent reads
+		wantStderr string // what reaches the child's stderr
+	}{
+		{"ready", func(r *readiness) {
+			r.Write([]byte("before\n"))
+			r.ready()
+			r.Write([]byte("after\n"))
+			r.close()
+		}, readyMsg, "after\n"},
+		{"failure", func(r *readiness) {
+			r.Write([]byte("pktvisord: open log file: denied\n"))
+			r.fail(errors.New("listen on :1: in use"))
+			r.close()
+			r.ready()
+		}, "pktvisord: open log file: denied\npktvisord: listen on :1: in use\n", ""},
+		{"silent exit", func(r *readiness) { r.close() }, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pr, pw, err := os.Pipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer pr.Close()
+			var stderr bytes.Buffer
+			tt.child(&readiness{pipe: pw, stderr: &stderr})
+			got, err := readReady(pr, 10*time.Second)
+			if err != nil || got != tt.want || stderr.String() != tt.wantStderr {
+				t.Errorf("parent read %q (%v), child stderr %q; want %q, %q", got, err, stderr.String(), tt.want, tt.wantStderr)
+			}
+		})
+	}
+	t.Run("timeout", func(t *testing.T) {
+		pr, pw, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer pr.Close()
+		defer pw.Close()
+		if got, err := readReady(pr, 50*time.Millisecond); err == nil || !strings.Contains(err.Error(), "no answer within 50ms") {
+			t.Errorf("got %q, %v; want a timeout", got, err)
 		}
 	})
 }
