@@ -50,11 +50,20 @@ IFACE, if given, is an interface name, an IP address of an interface, or
 "auto" (the busiest non-loopback interface). It creates the tap "default"
 and the policy "default" (handlers net, dhcp, dns and pcap_stats).
 
+With -d, pktvisord returns once the detached agent serves (exit status 0),
+or with the agent's error (exit status 1).
+
+--pid-file FILE is created exclusively: a symbolic link, a file that does
+not hold a pid and the pid file of a running process are refused; a stale
+pid file is replaced. It is removed when the agent stops.
+
+Signals:
+  SIGTERM, SIGINT  stop
+  SIGHUP           reopen the --log-file FILE (for logrotate); ignored
+                   (and logged) without --log-file
+
 Options:
 `
-
-// daemonEnv marks the detached child of -d.
-const daemonEnv = "PKTVISORD_DAEMON_CHILD"
 
 // ProfileEnv, when set, names a file that receives a CPU profile of the
 // run (go tool pprof reads it).
@@ -65,6 +74,18 @@ const TokenEnv = "PKTVISORD_ADMIN_TOKEN"
 
 // Run is pktvisord's main: it returns the exit status.
 func Run(args []string, stdout, stderr io.Writer) int {
+	if ready := childReadiness(stderr); ready != nil {
+		// The detached child of -d: the parent prints what goes to
+		// stderr until the agent serves.
+		defer ready.close()
+		return run(args, stdout, ready, ready)
+	}
+	return run(args, stdout, stderr, nil)
+}
+
+// run is [Run]; ready is the readiness pipe of the detached child of -d,
+// or nil.
+func run(args []string, stdout, stderr io.Writer, ready *readiness) int {
 	fs := pflag.NewFlagSet("pktvisord", pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fv := config.Flags(fs)
@@ -83,7 +104,13 @@ func Run(args []string, stdout, stderr io.Writer) int {
 	var file *config.File
 	if fv.ConfigFile != "" {
 		f, err := config.ReadFile(fv.ConfigFile)
-		if err != nil {
+		var ce *config.Error
+		switch {
+		case errors.Is(err, config.ErrMultipleDocuments) && errors.As(err, &ce):
+			fmt.Fprintf(stderr, "pktvisord: --config: %s holds more than one YAML document (the second starts at line %d)\n",
+				fv.ConfigFile, ce.Line)
+			return 1
+		case err != nil:
 			fmt.Fprintf(stderr, "pktvisord: %s: %v\n", fv.ConfigFile, errLine(err))
 			return 1
 		}
@@ -115,16 +142,26 @@ func Run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "pktvisord: %v\n", err)
 		return 2
 	}
-	if v.Daemon && os.Getenv(daemonEnv) == "" {
+	if v.Daemon && ready == nil {
 		pid, err := daemonize(args)
-		if err != nil {
+		var ce *childError
+		switch {
+		case errors.As(err, &ce):
+			fmt.Fprint(stderr, ce.msg)
+			return 1
+		case err != nil:
 			fmt.Fprintf(stderr, "pktvisord: daemonize: %v\n", err)
 			return 1
 		}
 		fmt.Fprintf(stdout, "pktvisord running in the background, pid %d\n", pid)
 		return 0
 	}
-	log, closeLog, err := newLogger(v, stderr)
+	logOut := stderr
+	if ready != nil {
+		// Log lines are not part of the error the parent prints.
+		logOut = ready.stderr
+	}
+	log, lf, closeLog, err := newLogger(v, logOut)
 	if err != nil {
 		fmt.Fprintf(stderr, "pktvisord: %v\n", err)
 		return 1
@@ -141,21 +178,49 @@ func Run(args []string, stdout, stderr io.Writer) int {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(sigs)
 	go func() {
-		select {
-		case s := <-sigs:
-			log.Info("stopping", "signal", s.String())
-			cancel()
-		case <-ctx.Done():
+		for {
+			select {
+			case s := <-sigs:
+				if s == syscall.SIGHUP {
+					reopenLog(log, lf)
+					continue
+				}
+				log.Info("stopping", "signal", s.String())
+				cancel()
+				return
+			case <-ctx.Done():
+				return
+			}
 		}
 	}()
-	if err := run(ctx, v, file, iface, log); err != nil {
+	var onReady func()
+	if ready != nil {
+		onReady = ready.ready
+	}
+	if err := serve(ctx, v, file, iface, log, onReady); err != nil {
 		log.Error("pktvisord stopped", "err", err)
+		if ready != nil {
+			ready.fail(err)
+		}
 		return 1
 	}
 	return 0
+}
+
+// reopenLog handles SIGHUP: it reopens the --log-file, if any.
+func reopenLog(log *slog.Logger, lf *logFile) {
+	if lf == nil {
+		log.Info("SIGHUP ignored: no --log-file to reopen")
+		return
+	}
+	if err := lf.Reopen(); err != nil {
+		log.Error("SIGHUP: log file not reopened", "err", err)
+		return
+	}
+	log.Info("reopened log file", "signal", "hangup", "path", lf.path)
 }
 
 func errLine(err error) error {
@@ -193,7 +258,9 @@ func printModules(w io.Writer) {
 	}
 }
 
-func newLogger(v config.Visor, stderr io.Writer) (*slog.Logger, func(), error) {
+// newLogger returns the logger the options ask for, the log file if it is
+// --log-file (else nil), and a function that closes what it opened.
+func newLogger(v config.Visor, stderr io.Writer) (*slog.Logger, *logFile, func(), error) {
 	level := slog.LevelInfo
 	if v.Verbose {
 		level = slog.LevelDebug
@@ -203,54 +270,36 @@ func newLogger(v config.Visor, stderr io.Writer) (*slog.Logger, func(), error) {
 	case v.Syslog:
 		w, err := syslog.New(syslog.LOG_INFO|syslog.LOG_DAEMON, "pktvisord")
 		if err != nil {
-			return nil, nil, fmt.Errorf("open syslog: %w", err)
+			return nil, nil, nil, fmt.Errorf("open syslog: %w", err)
 		}
-		return slog.New(slog.NewTextHandler(w, opts)), func() { w.Close() }, nil
+		return slog.New(slog.NewTextHandler(w, opts)), nil, func() { w.Close() }, nil
 	case v.LogFile != "":
-		f, err := os.OpenFile(v.LogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		lf, err := openLogFile(v.LogFile)
 		if err != nil {
-			return nil, nil, fmt.Errorf("open log file: %w", err)
+			return nil, nil, nil, err
 		}
-		return slog.New(slog.NewTextHandler(f, opts)), func() { f.Close() }, nil
+		return slog.New(slog.NewTextHandler(lf, opts)), lf, func() { lf.Close() }, nil
 	}
-	return slog.New(slog.NewTextHandler(stderr, opts)), func() {}, nil
+	return slog.New(slog.NewTextHandler(stderr, opts)), nil, func() {}, nil
 }
 
-// daemonize starts this program again, detached (new session, stdio on
-// /dev/null), with the same arguments, and returns the child's pid.
-func daemonize(args []string) (int, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return 0, err
-	}
-	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
-	if err != nil {
-		return 0, err
-	}
-	defer null.Close()
-	p, err := os.StartProcess(exe, append([]string{exe}, args...), &os.ProcAttr{
-		Env:   append(os.Environ(), daemonEnv+"=1"),
-		Files: []*os.File{null, null, null},
-		Sys:   &syscall.SysProcAttr{Setsid: true},
-	})
-	if err != nil {
-		return 0, err
-	}
-	pid := p.Pid
-	return pid, p.Release()
-}
-
-func run(ctx context.Context, v config.Visor, file *config.File, iface string, log *slog.Logger) error {
+// serve runs the agent until ctx ends. It calls onReady (if not nil) once
+// the listener is bound and the taps and policies have started.
+func serve(ctx context.Context, v config.Visor, file *config.File, iface string, log *slog.Logger, onReady func()) error {
 	if v.TLS {
 		if _, err := tls.LoadX509KeyPair(v.TLSCert, v.TLSKey); err != nil {
 			return fmt.Errorf("load TLS certificate and key: %w", err)
 		}
 	}
 	if v.PidFile != "" {
-		if err := os.WriteFile(v.PidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+		if err := writePidFile(v.PidFile); err != nil {
 			return fmt.Errorf("write pid file: %w", err)
 		}
-		defer os.Remove(v.PidFile)
+		defer func() {
+			if err := removePidFile(v.PidFile); err != nil {
+				log.Warn("pid file not removed", "err", err)
+			}
+		}()
 	}
 	if v.NoTrack {
 		log.Debug("--no-track: this agent never sends usage data")
@@ -309,6 +358,9 @@ func run(ctx context.Context, v config.Visor, file *config.File, iface string, l
 	}
 	log.Info("pktvisord started", "version", version.Version, "listen", ln.Addr().String(), "admin_api", v.AdminAPI,
 		"tls", v.TLS)
+	if onReady != nil {
+		onReady()
+	}
 	err = srv.Serve(ctx, ln)
 	log.Info("pktvisord stopped")
 	return err

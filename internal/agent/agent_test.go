@@ -22,6 +22,8 @@ func TestQuickExits(t *testing.T) {
 	os.WriteFile(unknown, []byte("version: \"1.0\"\nvisor:\n  config:\n    no_such_option: 1\n"), 0o644)
 	wrongType := filepath.Join(dir, "type.yaml")
 	os.WriteFile(wrongType, []byte("version: \"1.0\"\nvisor:\n  config:\n    port: abc\n"), 0o644)
+	twoDocs := filepath.Join(dir, "two.yaml")
+	os.WriteFile(twoDocs, []byte("version: \"1.0\"\nvisor:\n  config:\n    port: 1\n---\nvisor:\n  config:\n    admin_api: true\n"), 0o644)
 	cases := []struct {
 		name string
 		args []string
@@ -38,6 +40,8 @@ func TestQuickExits(t *testing.T) {
 		{"invalid yaml", []string{"--config", bad}, 1, "", "line"},
 		{"unknown key", []string{"--config", unknown}, 1, "", "no_such_option"},
 		{"wrong type", []string{"--config", wrongType}, 1, "", "port"},
+		{"two documents", []string{"--config", twoDocs}, 1, "", "pktvisord: --config: " + twoDocs + " holds more than one YAML document (the second starts at line 5)\n"},
+		{"endless config", []string{"--config", "/dev/zero"}, 1, "", "larger than the 16 MiB limit"},
 		{"missing config", []string{"--config", filepath.Join(dir, "none.yaml")}, 1, "", "no such file"},
 		{"tls without cert", []string{"--tls", "--admin-api"}, 2, "", "you must specify --tls-key and --tls-cert"},
 		{"geo not yet", []string{"--geo-city", "x.mmdb", "--admin-api"}, 2, "", "not supported"},

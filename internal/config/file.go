@@ -1,7 +1,10 @@
 package config
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 
 	"gopkg.in/yaml.v3"
@@ -24,15 +27,52 @@ type File struct {
 // SupportedVersion is the only document version pktvisor accepts.
 const SupportedVersion = "1.0"
 
+// MaxFileSize is the largest configuration file [ReadFile] reads.
+const MaxFileSize = 16 << 20
+
+// ErrMultipleDocuments is wrapped by the error of a document that is
+// followed by a second YAML document (after "---") holding anything but
+// null: pktvisor read the first and silently ignored the rest.
+var ErrMultipleDocuments = errors.New("more than one YAML document")
+
 // ReadFile reads and parses the configuration file at path (pktvisord
-// --config). Errors from reading are wrapped with the path; parse errors
-// are returned as [Parse] returns them.
+// --config). It reads at most [MaxFileSize] bytes, from a regular file or
+// from anything else (a pipe, a device): a larger input is an error, so
+// that --config /dev/zero cannot exhaust memory. Errors from reading are
+// wrapped with "read config"; parse errors are returned as [Parse] returns
+// them.
 func ReadFile(path string) (*File, error) {
-	data, err := os.ReadFile(path)
+	data, err := readLimited(path, MaxFileSize)
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
 	return Parse(data)
+}
+
+// readLimited returns the content of path, or an error if it holds more
+// than limit bytes. The size of a regular file is checked before reading.
+func readLimited(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	tooLarge := fmt.Errorf("%s is larger than the %d MiB limit for a configuration file", path, limit>>20)
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if st.Mode().IsRegular() && st.Size() > limit {
+		return nil, tooLarge
+	}
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, tooLarge
+	}
+	return data, nil
 }
 
 // Parse validates a whole pktvisord configuration document. Taps are
@@ -140,15 +180,24 @@ func ParsePolicies(data []byte, global map[string]map[string]any) ([]Policy, err
 }
 
 // document parses data and checks the parts every document shares: not
-// empty, a map with a visor key, version "1.0" if present, no unknown
-// top-level keys. It returns the root mapping and the version.
+// empty, one YAML document (see [ErrMultipleDocuments]), aliases within
+// [maxAliasNodes], a map with a visor key, version "1.0" if present, no
+// unknown top-level keys. It returns the root mapping and the version.
+// Every parser goes through it.
 func (w *walker) document(data []byte) (*yaml.Node, string, error) {
 	if len(data) == 0 {
 		return nil, "", &Error{Msg: "empty data"}
 	}
 	var doc yaml.Node
-	if err := unmarshal(data, &doc); err != nil {
+	if err := decode(data, &doc); err != nil {
+		var ce *Error
+		if errors.As(err, &ce) {
+			return nil, "", ce
+		}
 		return nil, "", yamlErr(err)
+	}
+	if err := checkExpansion(&doc); err != nil {
+		return nil, "", err
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
 		return nil, "", &Error{Msg: "invalid schema"}
@@ -215,13 +264,35 @@ func (w *walker) visor(root *yaml.Node) (map[string]pair, error) {
 	return w.fields(visor, "visor", "config", "taps", "global_handler_config", "policies")
 }
 
-// unmarshal wraps yaml.Unmarshal and turns a panic inside the YAML library
-// into an error, so that no input can crash the agent.
-func unmarshal(data []byte, doc *yaml.Node) (err error) {
+// decode parses the first YAML document of data into doc and checks that
+// any further documents are empty (null); a later one with content is an
+// [*Error] wrapping [ErrMultipleDocuments]. An empty stream leaves doc
+// zero. A panic inside the YAML library becomes an error, so that no
+// input can crash the agent.
+func decode(data []byte, doc *yaml.Node) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("yaml: %v", r)
 		}
 	}()
-	return yaml.Unmarshal(data, doc)
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(doc); err != nil {
+		if err == io.EOF {
+			return nil
+		}
+		return err
+	}
+	for {
+		var next yaml.Node
+		if err := dec.Decode(&next); err != nil {
+			if err == io.EOF {
+				return nil
+			}
+			return err
+		}
+		if len(next.Content) > 0 && !isNull(next.Content[0]) {
+			return &Error{Line: next.Line, Column: next.Column, Err: ErrMultipleDocuments,
+				Msg: fmt.Sprintf("line %d: a second YAML document starts here; a configuration is one document", next.Line)}
+		}
+	}
 }

@@ -34,7 +34,7 @@ func Flags(fs *pflag.FlagSet) *FlagValues {
 			fs.IntVarP(f, o.long, o.short, *f, o.usage)
 		}
 	}
-	fs.StringVar(&fv.ConfigFile, "config", "", "read options, taps and policies from this YAML `FILE`")
+	fs.StringVar(&fv.ConfigFile, "config", "", "read options, taps and policies from this YAML `FILE` (one document, at most 16 MiB)")
 	fs.BoolVar(&fv.Version, "version", false, "show the version and exit")
 	fs.BoolVarP(&fv.Help, "help", "h", false, "show this help and exit")
 	return fv

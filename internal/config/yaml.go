@@ -10,9 +10,15 @@ import (
 )
 
 const (
-	// maxVisits bounds the node visits of one parse, so that aliases
-	// nested inside aliases ("billion laughs") cannot make a small document
-	// expensive.
+	// maxAliasNodes bounds the nodes that aliases add to a document when
+	// they are expanded: aliases nested inside aliases ("billion laughs")
+	// let a few kilobytes stand for billions of nodes, and the parsers build
+	// one value per expanded node. [checkExpansion] enforces it before any
+	// value is built; reusing a config map a few hundred times stays far
+	// below it.
+	maxAliasNodes = 1 << 16
+	// maxVisits bounds the node visits of one parse, a second line of
+	// defence behind maxAliasNodes.
 	maxVisits = 1 << 20
 	// maxDepth bounds the nesting of free-form maps.
 	maxDepth = 64
@@ -66,6 +72,85 @@ func (w *walker) resolve(n *yaml.Node) (*yaml.Node, error) {
 		return nil, lineErrf(n, "document too large (more than %d nodes after alias expansion)", maxVisits)
 	}
 	return n, nil
+}
+
+// checkExpansion returns an error if expanding the aliases of doc would
+// add more than [maxAliasNodes] nodes, or if an alias refers to a node
+// that contains it. It costs one visit per node of doc: the expanded size
+// of each anchored node is computed once.
+func checkExpansion(doc *yaml.Node) error {
+	e := expansion{sizes: map[*yaml.Node]int{}}
+	own := e.own(doc)
+	e.limit = own + maxAliasNodes
+	total, err := e.size(doc)
+	if err != nil {
+		return err
+	}
+	if total > e.limit {
+		return &Error{Msg: fmt.Sprintf("aliases expand the document by more than %d nodes", maxAliasNodes)}
+	}
+	return nil
+}
+
+// expansion is the state of [checkExpansion].
+type expansion struct {
+	limit int                // expanded sizes are capped at limit+1
+	sizes map[*yaml.Node]int // expanded size per anchored node; -1 while it is being sized
+}
+
+// own returns the nodes of the tree under n, an alias counting as one.
+func (e *expansion) own(n *yaml.Node) int {
+	c := 1
+	if n.Kind != yaml.AliasNode {
+		for _, child := range n.Content {
+			c += e.own(child)
+		}
+	}
+	return c
+}
+
+// size returns the nodes n stands for with its aliases expanded, at most
+// e.limit+1.
+func (e *expansion) size(n *yaml.Node) (int, error) {
+	if n.Kind == yaml.AliasNode {
+		if n.Alias == nil {
+			return 1, nil
+		}
+		target := n.Alias
+		s, ok := e.sizes[target]
+		if s < 0 {
+			return 0, lineErrf(n, "alias *%s refers to a node that contains it", n.Value)
+		}
+		if ok {
+			return s, nil
+		}
+		return e.size(target)
+	}
+	anchored := n.Anchor != ""
+	if anchored {
+		if s, ok := e.sizes[n]; ok {
+			if s < 0 {
+				return 0, lineErrf(n, "anchor &%s contains an alias of itself", n.Anchor)
+			}
+			return s, nil
+		}
+		e.sizes[n] = -1
+	}
+	total := 1
+	for _, child := range n.Content {
+		s, err := e.size(child)
+		if err != nil {
+			return 0, err
+		}
+		if total += s; total > e.limit {
+			total = e.limit + 1
+			break
+		}
+	}
+	if anchored {
+		e.sizes[n] = total
+	}
+	return total, nil
 }
 
 // isNull reports whether n is absent or a YAML null (empty, ~ or null).
