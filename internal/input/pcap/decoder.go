@@ -45,11 +45,11 @@ type Decoder struct {
 	// bus is sink when it is the engine's *event.Bus: its methods are then
 	// called directly (no interface dispatch per event) and its wants read
 	// inline.
-	bus  *event.Bus
-	dec  *decode.Decoder
-	asm  *tcpasm.Assembler
-	pkt  decode.Packet
-	msg  dnsmsg.Message
+	bus *event.Bus
+	dec *decode.Decoder
+	asm *tcpasm.Assembler
+	pkt decode.Packet
+	msg dnsmsg.Message
 	// Reused events: a local would escape through the interface call.
 	dns   event.DNS
 	dhcp  event.DHCP
