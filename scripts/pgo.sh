@@ -13,7 +13,7 @@ DIR=$(mktemp -d)
 trap 'rm -rf "$DIR"' EXIT
 go run ./scripts/bench/gencap -n 500000 -o "$DIR/dns.pcap"
 go test -run='^$' -bench='^BenchmarkPipeline(Net)?$' -benchtime=3000000x -cpu 1 \
-  -cpuprofile "$DIR/pipeline.prof" -o "$DIR/policy.test" ./internal/policy/ >/dev/null
+  -cpuprofile "$DIR/pipeline.prof" -o "$DIR/pcap.test" ./internal/input/pcap/ >/dev/null
 PKTVISOR_BENCH_PCAP="$DIR/dns.pcap" go test -run='^$' -bench='^BenchmarkRun$' -benchtime=10x \
   -cpuprofile "$DIR/reader.prof" -o "$DIR/reader.test" ./internal/reader/ >/dev/null
 go tool pprof -proto "$DIR/pipeline.prof" "$DIR/reader.prof" >"$DIR/merged.pgo" 2>/dev/null

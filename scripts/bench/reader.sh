@@ -20,8 +20,8 @@ mkdir -p "$DIR" bin
 CAP="$DIR/dns-$N.pcap"
 
 go build -o bin/ ./cmd/pktvisor-reader
-go test -c -o bin/policy.test ./internal/policy/
-go test -c -pgo="$PWD/cmd/pktvisor-reader/default.pgo" -o bin/policy-pgo.test ./internal/policy/
+go test -c -o bin/policy.test ./internal/input/pcap/
+go test -c -pgo="$PWD/cmd/pktvisor-reader/default.pgo" -o bin/policy-pgo.test ./internal/input/pcap/
 [[ -s "$CAP" ]] || go run ./scripts/bench/gencap -n "$N" -o "$CAP"
 bytes=$(stat -c %s "$CAP")
 echo "capture: $CAP ($N packets, $bytes bytes)"
@@ -54,7 +54,7 @@ awk -v r="$T_pktvisor" -v t="$T_tshark" -v f="$T_io_floor" 'BEGIN {
 
 # Rounds: reader wall time per packet / BenchmarkPipeline ns per packet.
 bench() {
-  (cd internal/policy && "../../bin/$1" -test.run='^$' -test.bench='^BenchmarkPipeline$' \
+  (cd internal/input/pcap && "../../../bin/$1" -test.run='^$' -test.bench='^BenchmarkPipeline$' \
     -test.benchtime=2000000x -test.cpu 1) | awk '/^BenchmarkPipeline/ {print $3}'
 }
 PAIRS=${PAIRS:-7}
