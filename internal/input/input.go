@@ -103,7 +103,11 @@ type Info struct {
 	Produces []event.Kind
 	// ConfigKeys are the keys its config accepts (documented ones first).
 	ConfigKeys []string
-	Open       func(ctx context.Context, cfg Config) (Stream, error)
+	// Validate, when set, checks a config without opening anything (keys,
+	// values, filter syntax), so a policy is refused before any input of
+	// it opens. Open checks again.
+	Validate func(cfg map[string]any) error
+	Open     func(ctx context.Context, cfg Config) (Stream, error)
 }
 
 var registry struct {

@@ -3,8 +3,10 @@ package policy
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 
@@ -313,3 +315,49 @@ visor:
 		t.Fatalf("handler of packets and DNS got %v, want 140 packets and 140 DNS messages", got)
 	}
 }
+
+// TestCheckedBeforeOpen: a policy with a bad handler, a handler that does
+// not meet its input, bad handler config or a bad filter is refused before
+// any input of it is opened.
+func TestCheckedBeforeOpen(t *testing.T) {
+	opened := 0
+	open := func(ctx context.Context, typ string, c input.Config) (input.Stream, error) {
+		opened++
+		return nil, errors.New("opened")
+	}
+	m := NewManager(context.Background(), ManagerConfig{Periods: 1, DeepSampleRate: 100, Open: open,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	defer m.Close()
+	load(t, m, "visor:\n  taps:\n    wire:\n      input_type: pcap\n      config:\n        iface: eth0\n")
+	pol := func(input, modules string) []byte {
+		return []byte("visor:\n  policies:\n    p:\n      kind: collection\n      input:\n        tap: wire\n        input_type: pcap\n" +
+			input + "      handlers:\n        modules:\n" + modules)
+	}
+	long := strings.Repeat("port 53 or ", MaxTestFilter)
+	for _, tc := range []struct {
+		name string
+		doc  []byte
+		want string
+	}{
+		{"unknown handler", pol("", "          x:\n            type: nosuch\n"), "requires stream handler type 'nosuch'"},
+		{"handler config", pol("", "          d:\n            type: dns\n            config:\n              bogus: 1\n"), "bogus"},
+		{"bad filter", pol("        filter:\n          bpf: \"port nonsense and\"\n", "          n:\n            type: net\n"), "bpf"},
+		{"filter too long", pol("        filter:\n          bpf: \""+long+"port 53\"\n", "          n:\n            type: net\n"), "limit"},
+		{"bad input key", pol("        config:\n          nosuchkey: 1\n", "          n:\n            type: net\n"), "nosuchkey"},
+	} {
+		_, err := m.AddPolicy(tc.doc)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: err = %v, want one containing %q", tc.name, err, tc.want)
+		}
+		if opened != 0 {
+			t.Fatalf("%s: the input was opened before the policy was checked", tc.name)
+		}
+	}
+	// A good policy does reach the opener.
+	if _, err := m.AddPolicy(pol("", "          n:\n            type: net\n")); err == nil || !strings.Contains(err.Error(), "opened") || opened != 1 {
+		t.Fatalf("good policy: err %v, %d opens", err, opened)
+	}
+}
+
+// MaxTestFilter repeats a filter term past pcap.MaxFilterLen.
+const MaxTestFilter = pcap.MaxFilterLen/len("port 53 or ") + 1

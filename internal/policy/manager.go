@@ -213,15 +213,16 @@ func (m *Manager) addPolicy(p config.Policy) (err error) {
 			err = &StartError{Policy: p.Name, Err: err}
 		}
 	}()
+	// Everything that can be checked without opening an input is checked
+	// first: a bad handler or filter must not open a capture ring.
+	for _, tn := range taps {
+		if err := m.check(p, tn); err != nil {
+			return err
+		}
+	}
 	for _, tn := range taps {
 		tap := m.taps[tn]
-		if p.InputType != "" && p.InputType != tap.InputType {
-			return errf(ErrInvalid, "input_type for policy specified tap '%s' doesn't match tap's defined input type: %s/%s", tn, p.InputType, tap.InputType)
-		}
-		cfg := map[string]any{}
-		maps.Copy(cfg, tap.Config)
-		maps.Copy(cfg, p.InputConfig)
-		maps.Copy(cfg, p.InputFilter)
+		cfg := inputConfig(tap, p)
 		name := inputName(tn, tap.InputType, cfg)
 		ri, ok := m.inputs[name]
 		if !ok {
@@ -254,6 +255,66 @@ func (m *Manager) addPolicy(p config.Policy) (err error) {
 	clear(m.cache)
 	m.log.Info("policy started", "policy", p.Name, "taps", taps, "modules", len(rp.modules))
 	return nil
+}
+
+// inputConfig merges a tap's config with a policy's input config and filter.
+func inputConfig(tap config.Tap, p config.Policy) map[string]any {
+	cfg := map[string]any{}
+	maps.Copy(cfg, tap.Config)
+	maps.Copy(cfg, p.InputConfig)
+	maps.Copy(cfg, p.InputFilter)
+	return cfg
+}
+
+// check validates policy p on tap tn without opening anything: the input
+// type, its config (the input type's Validate), and every module (type,
+// version, the event kinds it meets, its config, built once and dropped).
+func (m *Manager) check(p config.Policy, tn string) error {
+	tap := m.taps[tn]
+	if p.InputType != "" && p.InputType != tap.InputType {
+		return errf(ErrInvalid, "input_type for policy specified tap '%s' doesn't match tap's defined input type: %s/%s", tn, p.InputType, tap.InputType)
+	}
+	produces, err := m.produces(tap.InputType)
+	if err != nil {
+		return err
+	}
+	for _, mod := range p.Modules {
+		info, err := m.handlerFor(p, mod, tap.InputType, produces)
+		if err != nil {
+			return err
+		}
+		if _, err := info.New(m.options(mod, "check", 0, false)); err != nil {
+			return errf(ErrInvalid, "%s: %v", mod.Name, err)
+		}
+	}
+	if i, ok := input.Lookup(tap.InputType); ok && i.Validate != nil {
+		if err := i.Validate(inputConfig(tap, p)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// handlerFor looks a module's handler up and checks it can take the
+// input's events.
+func (m *Manager) handlerFor(p config.Policy, mod config.Module, inputType string, produces []event.Kind) (handler.Info, error) {
+	info, ok := handler.Lookup(mod.Type, mod.Version)
+	if !ok {
+		return info, errf(ErrInvalid, "Policy '%s' requires stream handler type '%s' and version '%s' which is not available", p.Name, mod.Type, mod.Version)
+	}
+	if !handler.Meets(info.Consumes, produces) {
+		return info, errf(ErrInvalid, "handler type '%s' does not accept input type '%s'", mod.Type, inputType)
+	}
+	return info, nil
+}
+
+// options are the handler options of worker i's shard of mod.
+func (m *Manager) options(mod config.Module, name string, i int, recorded bool) handler.Options {
+	cfg := maps.Clone(mod.Config)
+	delete(cfg, "enable")
+	delete(cfg, "disable")
+	return handler.Options{Name: name, Config: cfg, Enable: mod.Enable, Disable: mod.Disable,
+		Periods: m.cfg.Periods, DeepSampleRate: m.cfg.DeepSampleRate, Seed: uint32(i + 1), Recorded: recorded}
 }
 
 // modulesOf returns the policy's modules on input ri, in order.
@@ -331,22 +392,14 @@ func (m *Manager) produces(typ string) ([]event.Kind, error) {
 }
 
 func (m *Manager) buildModule(p config.Policy, tap string, mod config.Module, ri *runInput) (*runModule, error) {
-	info, ok := handler.Lookup(mod.Type, mod.Version)
-	if !ok {
-		return nil, errf(ErrInvalid, "Policy '%s' requires stream handler type '%s' and version '%s' which is not available", p.Name, mod.Type, mod.Version)
-	}
-	if !handler.Meets(info.Consumes, ri.produces) {
-		return nil, errf(ErrInvalid, "handler type '%s' does not accept input type '%s'", mod.Type, ri.typ)
+	info, err := m.handlerFor(p, mod, ri.typ, ri.produces)
+	if err != nil {
+		return nil, err
 	}
 	rm := &runModule{name: p.Name + "-" + tap + "-" + mod.Name, mod: mod, info: info, input: ri,
 		kinds: handler.Attachable(info.Consumes, ri.produces)}
 	for i := 0; i < ri.in.Workers(); i++ {
-		cfg := maps.Clone(mod.Config)
-		delete(cfg, "enable")
-		delete(cfg, "disable")
-		o := handler.Options{Name: rm.name, Config: cfg, Enable: mod.Enable, Disable: mod.Disable,
-			Periods: m.cfg.Periods, DeepSampleRate: m.cfg.DeepSampleRate, Seed: uint32(i + 1), Recorded: ri.recorded}
-		h, err := info.New(o)
+		h, err := info.New(m.options(mod, rm.name, i, ri.recorded))
 		if err != nil {
 			return nil, errf(ErrInvalid, "%s: %v", mod.Name, err)
 		}

@@ -44,8 +44,28 @@ func init() {
 		Type: Type, Version: Version,
 		Produces:   []event.Kind{event.KindPacket, event.KindDNS, event.KindDHCP, event.KindInputStats},
 		ConfigKeys: Keys,
+		Validate:   Validate,
 		Open:       Open,
 	})
+}
+
+// MaxFilterLen bounds a bpf expression: libpcap's optimizer is
+// superlinear in it, and a filter of a few KB already takes seconds.
+const MaxFilterLen = 4096
+
+// Validate checks a pcap input's config without opening anything: keys,
+// values and, for a live interface, the bpf expression's syntax.
+func Validate(cfg map[string]any) error {
+	p, err := parseParams(cfg)
+	if err != nil {
+		return err
+	}
+	if p.expr != "" && p.file == "" {
+		if _, err := bpfc.CompileRaw(p.expr, 1, 65535); err != nil && !errors.Is(err, bpfc.ErrNotSupported) {
+			return input.Invalid("bpf %q: %v", p.expr, err)
+		}
+	}
+	return nil
 }
 
 // params is a pcap input's validated config.
@@ -73,6 +93,9 @@ func parseParams(cfg map[string]any) (*params, error) {
 		}
 	}
 	p := &params{file: stringOf(cfg["pcap_file"]), expr: stringOf(cfg["bpf"]), noMap: cfg["_internal_no_map"] == true}
+	if len(p.expr) > MaxFilterLen {
+		return nil, input.Invalid("bpf: the expression is %d bytes, longer than the %d-byte limit", len(p.expr), MaxFilterLen)
+	}
 	hosts, err := decode.ParseHostSpec(stringOf(cfg["host_spec"]))
 	if err != nil {
 		return nil, input.Invalid("host_spec: %v", err)
