@@ -19,9 +19,21 @@ const (
 	DefaultMaxBuffered = 2 * 65537
 )
 
+// MaxTombstones is chosen from MaxFlows when zero: the same number, but at
+// least minDefaultTombstones (a tiny table still remembers the flows it
+// evicted a moment ago) and at most maxDefaultTombstones (about 8 MiB).
+const (
+	minDefaultTombstones = 1024
+	maxDefaultTombstones = 65536
+)
+
 // MaxIdleChecks is how many least-recently-used flows [Assembler.Packet]
 // examines for idleness after each segment (pktvisor's limit).
 const MaxIdleChecks = 100
+
+// EvictScan is how many least-recently-used flows an eviction examines
+// for one that holds no data.
+const EvictScan = 8
 
 // maxFreeFlows bounds the recycled flow structs kept idle.
 const maxFreeFlows = 1024
@@ -34,6 +46,12 @@ type Config struct {
 	MaxOutOfOrder    int   // segments held ahead of a hole per direction (default 50)
 	MaxBuffered      int   // bytes per direction in the framing buffer, and again in held segments (default 2*65537); a message that arrives whole in one segment is framed in place whatever its size
 	StripPrefix      int   // bytes at the start of each framed message not given to the EmitFunc (2 for DNS)
+
+	// MaxTombstones is how many evicted flows are remembered so that
+	// their later segments are recognised as a continuation rather than
+	// taken for a new stream (default MaxFlows, at least 1,024 and at most
+	// 65,536; about 130 bytes each).
+	MaxTombstones int
 }
 
 // withDefaults returns c with zero fields replaced by the defaults.
@@ -53,11 +71,15 @@ func (c Config) withDefaults() Config {
 	if c.StripPrefix < 0 {
 		c.StripPrefix = 0
 	}
+	if c.MaxTombstones <= 0 {
+		c.MaxTombstones = min(max(c.MaxFlows, minDefaultTombstones), maxDefaultTombstones)
+	}
 	return c
 }
 
 // Stats counts the assembler's work. All fields only grow except Flows.
-// A flow ends in exactly one of Closed, Evicted and TimedOut.
+// A flow ends in exactly one of Closed, Evicted and TimedOut; a resumed
+// flow is opened (and ends) again.
 type Stats struct {
 	Flows       uint64 // flows tracked now
 	Opened      uint64 // flows created
@@ -68,6 +90,9 @@ type Stats struct {
 	Errors      uint64 // holes given up on, framing errors, overflow, unfinished messages at close: pktvisor's tcp_reassembly_errors
 	OutOfOrder  uint64 // segments that arrived ahead of a hole
 	Retransmits uint64 // segments wholly before the expected sequence (or duplicates of a held one)
+
+	Resumed  uint64 // flows reopened from the tombstone of an evicted flow (also counted in Opened)
+	Desynced uint64 // data segments dropped because they continue an evicted flow mid-message (no known message boundary)
 }
 
 // Assembler reassembles TCP flows and frames their byte streams into
@@ -83,6 +108,7 @@ type Assembler struct {
 	order lru
 	free  []*flow
 	pool  bufPool
+	tombs tombstones
 
 	synth decode.Packet // packet handed to emit when no real one fits
 	stats Stats
@@ -97,6 +123,7 @@ func New(cfg Config, f Framer, emit EmitFunc) *Assembler {
 		emit:   emit,
 	}
 	a.flows.init()
+	a.tombs.max = a.cfg.MaxTombstones
 	return a
 }
 
@@ -116,8 +143,10 @@ func (a *Assembler) Stats() Stats {
 // for longer than IdleTimeoutNanos (by p.TS) are closed.
 //
 // A segment of an unknown flow opens one only if it carries SYN or data;
-// bare ACK, FIN and RST segments of unknown flows are ignored. p is not
-// retained; payload bytes that must wait are copied.
+// bare ACK, FIN and RST segments of unknown flows are ignored. A flow
+// evicted a moment ago is reopened where it stopped (see the package
+// documentation). p is not retained; payload bytes that must wait are
+// copied.
 func (a *Assembler) Packet(p *decode.Packet) {
 	if p.L4 != decode.L4TCP {
 		return
@@ -132,7 +161,7 @@ func (a *Assembler) Packet(p *decode.Packet) {
 			}
 			return
 		}
-		f = a.open(&key, hash, d, p)
+		f = a.openOrResume(&key, hash, d, p)
 	} else if a.order.head != f {
 		a.order.moveToFront(f)
 	}
@@ -172,12 +201,31 @@ func (a *Assembler) CloseAll() {
 	}
 }
 
+// openOrResume opens the flow for key, restoring the state its eviction
+// left in a tombstone when there is one no older than the idle timeout.
+func (a *Assembler) openOrResume(key *flowKey, hash uint64, d int, p *decode.Packet) *flow {
+	var tb tomb
+	// Take the tombstone before open: an eviction by open may overwrite
+	// it.
+	resume := a.tombs.take(key, hash, &tb) && p.TS-tb.lastTS <= a.cfg.IdleTimeoutNanos
+	f := a.open(key, hash, d, p)
+	if resume {
+		f.client = int(tb.client)
+		for d := range f.half {
+			t, h := &tb.half[d], &f.half[d]
+			h.started, h.synSeen, h.closed, h.desync = t.started, t.synSeen, t.closed, t.desync
+			h.isn, h.next = t.isn, t.next
+		}
+		a.stats.Resumed++
+	}
+	return f
+}
+
 // open creates the flow for key, evicting the least recently used flow when
 // the table is full.
 func (a *Assembler) open(key *flowKey, hash uint64, d int, p *decode.Packet) *flow {
 	if a.flows.n >= a.cfg.MaxFlows && a.order.tail != nil {
-		a.closeFlow(a.order.tail, nil)
-		a.stats.Evicted++
+		a.evict(a.victim())
 	}
 	var f *flow
 	if n := len(a.free); n > 0 {
@@ -223,6 +271,39 @@ func (a *Assembler) closeFlow(f *flow, p *decode.Packet) {
 			a.finishHalf(f, d, a.packetFor(f, d, p))
 		}
 	}
+	a.removeFlow(f)
+}
+
+// victim returns the flow to evict: among the [EvictScan] least recently
+// used flows the least recently used one that holds no data (its eviction
+// loses nothing: the tombstone resumes it), else the least recently used.
+func (a *Assembler) victim() *flow {
+	f := a.order.tail
+	for i, g := 0, f; i < EvictScan && g != nil; i, g = i+1, g.prev {
+		if !g.half[0].pending() && !g.half[1].pending() {
+			return g
+		}
+	}
+	return f
+}
+
+// evict closes f to make room and leaves a tombstone recording where each
+// direction stopped: at a message boundary, or mid-message (desync) when
+// finishing it dropped an unfinished message.
+func (a *Assembler) evict(f *flow) {
+	for d := range f.half {
+		h := &f.half[d]
+		if h.pending() && !a.finishHalf(f, d, a.packetFor(f, d, nil)) {
+			h.desync = true
+		}
+	}
+	a.tombs.put(f)
+	a.stats.Evicted++
+	a.removeFlow(f)
+}
+
+// removeFlow removes f, whose buffers are released, and recycles it.
+func (a *Assembler) removeFlow(f *flow) {
 	a.flows.remove(f)
 	a.order.remove(f)
 	f.reset()
@@ -283,6 +364,12 @@ func (a *Assembler) segmentIn(f *flow, d int, p *decode.Packet) {
 		case h.closed:
 			if h.started && seqDiff(seq, h.next)+int64(len(p.Payload)) <= 0 {
 				a.stats.Retransmits++
+			}
+		case h.desync:
+			if seqDiff(seq, h.next)+int64(len(p.Payload)) <= 0 {
+				a.stats.Retransmits++
+			} else {
+				a.stats.Desynced++
 			}
 		default:
 			if !h.started {
@@ -410,10 +497,12 @@ func (a *Assembler) drain(f *flow, d int, p *decode.Packet) {
 // finishHalf ends direction d of f: holes are given up on (one error each)
 // and the held data behind them framed after resync; an unfinished message
 // left in the framing buffer counts one error. All buffers are released.
-func (a *Assembler) finishHalf(f *flow, d int, p *decode.Packet) {
+// clean reports that no unfinished message was dropped, so that the
+// stream stopped at a message boundary.
+func (a *Assembler) finishHalf(f *flow, d int, p *decode.Packet) (clean bool) {
 	h := &f.half[d]
 	if !h.pending() {
-		return
+		return true
 	}
 	for len(h.held) > 0 {
 		a.stats.Errors++
@@ -421,11 +510,13 @@ func (a *Assembler) finishHalf(f *flow, d int, p *decode.Packet) {
 		h.next = h.held[0].seq
 		a.drain(f, d, p)
 	}
-	if len(h.buf) > 0 {
+	clean = len(h.buf) == 0
+	if !clean {
 		a.stats.Errors++
 	}
 	a.dropBuf(h)
 	h.heldBytes = 0
+	return clean
 }
 
 // dropBuf releases the framing buffer of h.
@@ -440,8 +531,12 @@ func (a *Assembler) dropBuf(h *half) {
 // message they complete. Bytes that fit no message yet are kept in the
 // framing buffer, up to MaxBuffered; a framing error or a message larger
 // than MaxBuffered drops the buffer and the rest of data (counted once).
+// Nothing is framed in a direction that lost sync.
 func (a *Assembler) deliver(f *flow, d int, data []byte, p *decode.Packet) {
 	h := &f.half[d]
+	if h.desync {
+		return
+	}
 	fromClient := d == f.client
 	for len(data) > 0 {
 		if len(h.buf) == 0 {

@@ -37,9 +37,32 @@ func TestConfigDefaults(t *testing.T) {
 		IdleTimeoutNanos: 30e9,
 		MaxOutOfOrder:    50,
 		MaxBuffered:      131074,
+		MaxTombstones:    65536,
 	}
 	if got != want {
 		t.Errorf("Config() = %+v, want %+v", got, want)
+	}
+}
+
+func TestTombstoneDefault(t *testing.T) {
+	tests := []struct {
+		name          string
+		maxFlows, set int
+		want          int
+	}{
+		{"tiny table", 2, 0, 1024},
+		{"small table", 10, 0, 1024},
+		{"medium table", 5000, 0, 5000},
+		{"default table", 0, 0, 65536},
+		{"set explicitly", 10, 3, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := New(Config{MaxFlows: tt.maxFlows, MaxTombstones: tt.set}, DNSFramer, func(*decode.Packet, bool, []byte) {}).Config()
+			if cfg.MaxTombstones != tt.want {
+				t.Errorf("MaxTombstones = %d, want %d", cfg.MaxTombstones, tt.want)
+			}
+		})
 	}
 }
 
@@ -284,19 +307,65 @@ func TestAssembler(t *testing.T) {
 			stats: Stats{Flows: 1, Opened: 1, Messages: 1, OutOfOrder: 1},
 		},
 		{
-			name: "LRU eviction with MaxFlows=2",
+			name: "LRU eviction with MaxFlows=2 prefers a flow without pending data",
 			cfg:  Config{StripPrefix: DNSPrefixLen, MaxFlows: 2},
 			segs: []seg{
 				at(1000, 40001, c(1001, psh, dns("aaaa")[:3])),
 				at(2000, 40002, c(1001, psh, dns("bbbb")[:3])),
 				at(3000, 40001, c(1004, psh, dns("aaaa")[3:])), // A is now most recent
-				at(4000, 40003, c(1001, psh, dns("cc"))),       // evicts B (partial: error)
-				at(5000, 40002, c(1004, psh, dns("bbbb")[3:])), // new B, evicts A (clean)
+				at(4000, 40003, c(1001, psh, dns("cc"))),       // evicts A (clean), not B (partial)
+				at(5000, 40002, c(1004, psh, dns("bbbb")[3:])), // completes B
+				at(6000, 40001, c(1007, psh, dns("a2"))),       // A resumes at 1007, evicts C
+				at(7000, 40003, c(1001, psh, dns("cc"))),       // C's retransmission: resumes C, evicts B
+				at(8000, 40003, s(5001, psh, dns("rc"))),       // C's server side, never seen before
 			},
 			want: []emitted{
-				{true, "aaaa", 3000, 40001}, {true, "cc", 4000, 40003},
+				{true, "aaaa", 3000, 40001}, {true, "cc", 4000, 40003}, {true, "bbbb", 5000, 40002},
+				{true, "a2", 6000, 40001}, {false, "rc", 8000, srvPort},
 			},
-			stats: Stats{Flows: 2, Opened: 4, Evicted: 2, Messages: 2, Errors: 1},
+			stats: Stats{Flows: 2, Opened: 5, Evicted: 3, Messages: 5, Retransmits: 1, Resumed: 2},
+		},
+		{
+			name: "flow evicted mid-message: its continuation is dropped until a new SYN",
+			cfg:  Config{StripPrefix: DNSPrefixLen, MaxFlows: 1},
+			segs: []seg{
+				at(1000, 40001, c(1001, psh, dns("aaaa")[:3])),
+				at(2000, 40002, c(1001, psh, dns("bb"))),       // evicts A (partial: error)
+				at(3000, 40001, c(1004, psh, dns("aaaa")[3:])), // A resumes mid-message: dropped
+				at(4000, 40001, c(1007, psh, dns("a2"))),       // still no known boundary: dropped
+				at(5000, 40001, c(1001, psh, dns("aaaa")[:3])), // retransmission
+				at(6000, 40001, c(9000, synFl, "")),            // a new connection on the 4-tuple
+				at(7000, 40001, c(9001, psh, dns("new"))),
+			},
+			want:  []emitted{{true, "bb", 2000, 40002}, {true, "new", 7000, 40001}},
+			stats: Stats{Flows: 1, Opened: 3, Evicted: 2, Messages: 2, Errors: 1, Retransmits: 1, Resumed: 1, Desynced: 2},
+		},
+		{
+			name: "tombstone older than the idle timeout is not resumed",
+			cfg:  Config{StripPrefix: DNSPrefixLen, MaxFlows: 1},
+			segs: []seg{
+				at(1*sec, 40001, c(1001, psh, dns("aaaa")[:3])),
+				at(2*sec, 40002, c(1001, psh, dns("bb"))),  // evicts A (partial: error)
+				at(40*sec, 40001, c(1007, psh, dns("a2"))), // A's tombstone is stale: a new flow
+			},
+			want:  []emitted{{true, "bb", 2 * sec, 40002}, {true, "a2", 40 * sec, 40001}},
+			stats: Stats{Flows: 1, Opened: 3, Evicted: 2, Messages: 2, Errors: 1},
+		},
+		{
+			name: "tombstone pushed out by newer evictions is forgotten",
+			cfg:  Config{StripPrefix: DNSPrefixLen, MaxFlows: 1, MaxTombstones: 1},
+			segs: []seg{
+				at(1000, 40001, c(1001, psh, dns("aa"))),
+				at(2000, 40002, c(1001, psh, dns("bb"))), // evicts A
+				at(3000, 40003, c(1001, psh, dns("cc"))), // evicts B; B's tombstone replaces A's
+				at(4000, 40001, c(1001, psh, dns("aa"))), // A's retransmission looks like a new stream; evicts C
+				at(5000, 40003, c(1001, psh, dns("cc"))), // C's is recognised
+			},
+			want: []emitted{
+				{true, "aa", 1000, 40001}, {true, "bb", 2000, 40002}, {true, "cc", 3000, 40003},
+				{true, "aa", 4000, 40001},
+			},
+			stats: Stats{Flows: 1, Opened: 5, Evicted: 4, Messages: 4, Retransmits: 1, Resumed: 1},
 		},
 		{
 			name: "idle timeout",
