@@ -37,6 +37,7 @@ func TestConfigDefaults(t *testing.T) {
 		IdleTimeoutNanos: 30e9,
 		MaxOutOfOrder:    50,
 		MaxBuffered:      131074,
+		MaxBufferedTotal: 8 << 20,
 		MaxTombstones:    65536,
 	}
 	if got != want {
@@ -229,7 +230,7 @@ func TestAssembler(t *testing.T) {
 				c(1005, psh, "ef"), // after the flow is gone: mid-message start
 			}),
 			want:  nil,
-			stats: Stats{Flows: 1, Opened: 2, Closed: 1, Errors: 1},
+			stats: Stats{Flows: 1, Opened: 2, Closed: 1, Errors: 1, Buffered: 512},
 		},
 		{
 			name: "RST by client frames server's held data with a synthetic packet",
@@ -380,7 +381,7 @@ func TestAssembler(t *testing.T) {
 			want: []emitted{
 				{true, "bb", 20 * sec, 40002}, {true, "b2", 31 * sec, 40002}, {true, "cc", 32 * sec, 40003},
 			},
-			stats: Stats{Flows: 3, Opened: 4, TimedOut: 1, Messages: 3, Errors: 1},
+			stats: Stats{Flows: 3, Opened: 4, TimedOut: 1, Messages: 3, Errors: 1, Buffered: 512},
 		},
 		{
 			name: "CloseAll with partial data",
@@ -444,6 +445,46 @@ func TestAssembler(t *testing.T) {
 			stats: Stats{Flows: 1, Opened: 1, Messages: 1, Errors: 1},
 		},
 		{
+			name: "partial message over MaxBufferedTotal: its direction loses sync",
+			cfg:  Config{StripPrefix: DNSPrefixLen, MaxBufferedTotal: 512},
+			segs: join(handshake(), []seg{
+				c(1001, psh, dns("abc")[:3]), // buffered: the budget is spent
+				s(5001, psh, dns("xyz")[:3]), // cannot be buffered: dropped, server side out of sync
+				s(5004, psh, "yz"+dns("r2")), // dropped
+				c(1004, psh, "bc"),           // completes abc, frees the buffer
+				s(5001, psh, dns("xyz")[:3]), // retransmission
+				c(1006, psh, dns("q2")),      // the client side goes on
+				s(7000, synAck, ""),          // a new connection's SYN+ACK restarts the server side
+				s(7001, psh, dns("new")),
+			}),
+			want:  []emitted{cli("abc", 7000), cli("q2", 9000), srv("new", 11000)},
+			stats: Stats{Flows: 1, Opened: 1, Messages: 3, Errors: 1, Retransmits: 1, Desynced: 1, OverBudget: 1, OverBudgetBytes: 3},
+		},
+		{
+			name: "hole given up while the budget is spent: the direction loses sync",
+			cfg:  Config{StripPrefix: DNSPrefixLen, MaxOutOfOrder: 1, MaxBufferedTotal: 1024},
+			segs: join(handshake(), []seg{
+				c(1005, psh, dns("q2")[:3]), // held
+				s(5001, psh, dns("r")[:2]),  // buffered: the budget is spent
+				c(1020, psh, dns("q9")),     // no room: the hole is given up, q2's start cannot be buffered
+				c(1024, psh, dns("qa")),
+			}),
+			want:  nil,
+			stats: Stats{Flows: 1, Opened: 1, OutOfOrder: 2, Errors: 2, OverBudget: 1, OverBudgetBytes: 3, Desynced: 2, Buffered: 512},
+		},
+		{
+			name: "held segment over MaxBufferedTotal is dropped",
+			cfg:  Config{StripPrefix: DNSPrefixLen, MaxBufferedTotal: 512},
+			segs: join(handshake(), []seg{
+				c(1005, psh, dns("q2")), // held: the budget is spent
+				c(1009, psh, dns("q3")), // dropped
+				c(1001, psh, dns("q1")), // fills the hole
+				c(1009, psh, dns("q3")), // retransmitted by the sender
+			}),
+			want:  []emitted{cli("q1", 6000), cli("q2", 6000), cli("q3", 7000)},
+			stats: Stats{Flows: 1, Opened: 1, Messages: 3, OutOfOrder: 2, OverBudget: 1, OverBudgetBytes: 4},
+		},
+		{
 			name:  "no prefix stripping",
 			cfg:   Config{},
 			segs:  join(handshake(), []seg{c(1001, psh, dns("q"))}),
@@ -495,6 +536,7 @@ func TestAssembler(t *testing.T) {
 			pkts := packets(t, tt.segs)
 			for i := range pkts {
 				a.Packet(&pkts[i])
+				checkInvariants(t, a)
 			}
 			if tt.closeAll {
 				a.CloseAll()

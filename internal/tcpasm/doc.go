@@ -49,6 +49,22 @@
 // the framing buffer and the rest of the segment; framing restarts at the
 // next segment. A message longer than MaxBuffered is given up the same way.
 //
+// # Buffer budget
+//
+// MaxBufferedTotal bounds the buffers of all flows together, counted by
+// capacity (Stats.Buffered), so that a peer opening many flows, each with a
+// large length prefix and part of the message or with segments ahead of a
+// hole, cannot make the Assembler hold more. A segment ahead of a hole that
+// does not fit is dropped (Stats.OverBudget, Stats.OverBudgetBytes) and the
+// hole stays: a retransmission may still fill it, or it is given up on as
+// above. An unfinished message whose bytes do not fit is given up (one
+// error; its bytes and the direction's held segments count as over
+// budget); the direction's next bytes are then mid-message, so it loses
+// sync like a direction evicted mid-message (see Eviction) and its later
+// data is dropped (Stats.Desynced) until a new connection starts on the
+// 4-tuple. A message that arrives whole in one segment needs no buffer and
+// is framed whatever the budget.
+//
 // # Closing
 //
 // FIN closes its direction after the data before it was framed; when both
@@ -104,18 +120,21 @@
 // per flow); like a Go map it grows with the peak number of flows and
 // never shrinks. Tombstones (88 bytes in a ring, and a 16-byte slot in an
 // index kept the same way: at most about 130 bytes each) grow on demand up
-// to MaxTombstones and are then overwritten in place. Byte buffers exist only for directions with pending data:
+// to MaxTombstones and are then overwritten in place.
+//
+// Byte buffers exist only for directions with pending data: per direction
 // at most MaxBuffered bytes of framing buffer plus MaxBuffered bytes of
-// held segments per direction, whose hold list takes 32 bytes per held
-// segment. The worst case is therefore
+// held segments, and for all flows together at most MaxBufferedTotal bytes
+// of buffer capacity, hold lists longer than 8 entries (32 bytes each)
+// included. Shorter hold lists stay with their flow. The worst case is
+// therefore
 //
-//	MaxFlows × (≈330 B + 2 directions × (MaxOutOfOrder × 32 B + 2 × MaxBuffered))
-//	+ MaxTombstones × ≈130 B
+//	MaxFlows × (288 B + 43 B + 2 directions × 8 × 32 B) + MaxTombstones × 130 B + MaxBufferedTotal
 //
-// (with the defaults, 300,000 × ≈515 KiB: a theoretical bound that needs
-// every flow stalled behind a full hole at once; typical DNS flows hold a
-// few hundred bytes, if anything). Idle free lists keep at most 1024 flow
-// structs and about 10 MiB of buffers.
+// (with the defaults 300,000 × 587 B + 65,536 × 130 B + 8 MiB ≈ 184 MiB,
+// nearly all of it a full flow table; typical DNS flows hold a few hundred
+// bytes, if anything). Idle free lists keep at most 1024 flow structs and
+// about 10 MiB of buffers.
 //
 // An Assembler is used by one goroutine.
 package tcpasm

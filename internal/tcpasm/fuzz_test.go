@@ -53,6 +53,9 @@ func checkInvariants(tb testing.TB, a *Assembler) {
 	if n != a.flows.n {
 		tb.Fatalf("LRU list has %d flows, table %d", n, a.flows.n)
 	}
+	if held := heldMemory(a); held != a.buffered || held > a.cfg.MaxBufferedTotal {
+		tb.Fatalf("flows hold %d bytes, accounted %d, MaxBufferedTotal %d", held, a.buffered, a.cfg.MaxBufferedTotal)
+	}
 	checkTombstones(tb, a)
 }
 
@@ -95,7 +98,8 @@ func checkTombstones(tb testing.TB, a *Assembler) {
 // FuzzAssembler feeds segment sequences derived from the input: per
 // segment a control byte (direction, flags, client port), a 16-bit sequence
 // offset from a base ISN taken from the first 4 bytes, a time step and a
-// payload length, then the payload.
+// payload length, then the payload. The low bits of the ISN's last byte
+// also choose MaxBufferedTotal, from one to sixteen 512-byte buffers.
 func FuzzAssembler(f *testing.F) {
 	f.Add([]byte("\xff\xff\xff\xf0\x02\x00\x00\x01\x00\x82\x00\x00\x01\x00\x10\x00\x01\x01\x06\x00\x04abcd"))
 	f.Add([]byte("\x00\x00\x00\x00\x10\x00\x08\x01\x04\x00\x03xyz\x10\x00\x00\x01\x02\x00\x01\x90\x00\x04\x01\x00"))
@@ -111,7 +115,10 @@ func fuzzAssemble(t *testing.T, in []byte) {
 		}
 		base := binary.BigEndian.Uint32(in)
 		in = in[4:]
-		cfg := Config{MaxFlows: 2, IdleTimeoutNanos: 200, MaxOutOfOrder: 4, MaxBuffered: 64, StripPrefix: DNSPrefixLen, MaxTombstones: 2}
+		cfg := Config{
+			MaxFlows: 2, IdleTimeoutNanos: 200, MaxOutOfOrder: 4, MaxBuffered: 64, StripPrefix: DNSPrefixLen,
+			MaxTombstones: 2, MaxBufferedTotal: 512 * int(1+base%16),
+		}
 		emit := func(p *decode.Packet, _ bool, msg []byte) {
 			// A message is either framed in place from one segment (at
 			// most 255 bytes here) or from the bounded framing buffer.
@@ -155,7 +162,7 @@ func fuzzAssemble(t *testing.T, in []byte) {
 		}
 		a.CloseAll()
 		st := a.Stats()
-		if st.Flows != 0 || st.Opened != st.Closed+st.Evicted+st.TimedOut {
+		if st.Flows != 0 || st.Buffered != 0 || st.Opened != st.Closed+st.Evicted+st.TimedOut {
 			t.Fatalf("flows not accounted for after CloseAll: %+v", st)
 		}
 		for c := range a.pool.free {
