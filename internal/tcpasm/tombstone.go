@@ -61,7 +61,9 @@ func (t *tombstones) put(f *flow) {
 		pos = len(t.ring) - 1
 	default:
 		pos = t.old
-		t.old = (t.old + 1) % t.max
+		if t.old++; t.old == t.max {
+			t.old = 0
+		}
 		if t.ring[pos].live {
 			t.unindex(pos)
 		}
@@ -70,11 +72,9 @@ func (t *tombstones) put(f *flow) {
 	tb.key, tb.hash, tb.lastTS = f.key, f.hash, f.lastTS
 	tb.client = uint8(f.client)
 	for d := range f.half {
-		h := &f.half[d]
-		tb.half[d] = tombHalf{
-			next: h.next, isn: h.isn,
-			started: h.started, synSeen: h.synSeen, closed: h.closed, desync: h.desync,
-		}
+		h, th := &f.half[d], &tb.half[d]
+		th.next, th.isn = h.next, h.isn
+		th.started, th.synSeen, th.closed, th.desync = h.started, h.synSeen, h.closed, h.desync
 	}
 	tb.live = true
 	if (t.n+1)*4 > len(t.slots)*3 {
