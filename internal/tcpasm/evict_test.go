@@ -14,6 +14,14 @@ type smallCacheCase struct {
 	port    uint16 // DNS server port: only segments to or from it are fed
 	queries int    // true counts, as framed with an unlimited table
 	replies int
+	limited []limitedCount
+}
+
+// limitedCount is what a capture gives with a small table: at most the
+// truth, and pinned so that a change that loses more is noticed.
+type limitedCount struct {
+	maxFlows         int
+	queries, replies int
 }
 
 // The true counts match pktvisor's (spec §7.1: dns v1 on dns_ipv4_tcp 210
@@ -22,9 +30,18 @@ type smallCacheCase struct {
 // dns_udp_tcp_random: it does not dissect a response that is retransmitted
 // after the next one arrived, as in tcp.stream 789.
 var smallCacheCases = []smallCacheCase{
-	{file: "dns_udp_tcp_random.pcap", port: 53, queries: 1440, replies: 1440},
-	{file: "dns_ipv4_tcp.pcap", port: 53000, queries: 210, replies: 210},
-	{file: "dns_ipv6_tcp.pcap", port: 53000, queries: 180, replies: 180},
+	// The replies lost with small tables are responses whose first
+	// transmission was not captured and whose retransmission came after
+	// the next response, with the flow evicted in between: the hole is
+	// given up on at eviction and the late bytes are then taken for a
+	// retransmission. pktvisor at limit 10 keeps 140 of the 420 messages
+	// of dns_ipv4_tcp (spec §7.1: dns v2 observed 140, xacts 70).
+	{file: "dns_udp_tcp_random.pcap", port: 53, queries: 1440, replies: 1440,
+		limited: []limitedCount{{10, 1440, 1428}, {2, 1440, 1415}}},
+	{file: "dns_ipv4_tcp.pcap", port: 53000, queries: 210, replies: 210,
+		limited: []limitedCount{{10, 210, 210}, {2, 210, 210}}},
+	{file: "dns_ipv6_tcp.pcap", port: 53000, queries: 180, replies: 180,
+		limited: []limitedCount{{10, 180, 180}, {2, 180, 180}}},
 }
 
 // framedSet is the multiset of messages an assembler emitted, each keyed by
@@ -72,7 +89,8 @@ func TestSmallCacheNeverInvents(t *testing.T) {
 				t.Fatalf("unlimited table: %d queries, %d replies, want %d, %d",
 					truth.queries, truth.replies, tc.queries, tc.replies)
 			}
-			for _, limit := range []int{10, 2} {
+			for _, lc := range tc.limited {
+				limit := lc.maxFlows
 				r := assembleSmallCache(pkts, tc.port, limit)
 				t.Logf("MaxFlows %d: %d queries, %d replies; stats %+v", limit, r.queries, r.replies, r.stats)
 				if r.queries > tc.queries || r.replies > tc.replies {
@@ -87,6 +105,9 @@ func TestSmallCacheNeverInvents(t *testing.T) {
 				}
 				if invented > 0 {
 					t.Errorf("MaxFlows %d: %d messages not framed with an unlimited table (or framed more often)", limit, invented)
+				}
+				if r.queries != lc.queries || r.replies != lc.replies {
+					t.Errorf("MaxFlows %d: %d queries, %d replies, want %d, %d", limit, r.queries, r.replies, lc.queries, lc.replies)
 				}
 			}
 		})
