@@ -17,11 +17,27 @@ const (
 	// DefaultMaxBuffered holds two maximum-size DNS messages with their
 	// prefixes (RFC 1035 §4.2.2: 2 + 65535 bytes each).
 	DefaultMaxBuffered = 2 * 65537
+	// DefaultMaxBufferedTotal bounds the buffers of all flows together:
+	// 16,384 partial DNS messages of up to 510 bytes (each in a 512-byte
+	// buffer), or 32 directions at the MaxBuffered limit.
+	DefaultMaxBufferedTotal = 8 << 20
+)
+
+// MaxTombstones is chosen from MaxFlows when zero: the same number, but at
+// least minDefaultTombstones (a tiny table still remembers the flows it
+// evicted a moment ago) and at most maxDefaultTombstones (about 8 MiB).
+const (
+	minDefaultTombstones = 1024
+	maxDefaultTombstones = 65536
 )
 
 // MaxIdleChecks is how many least-recently-used flows [Assembler.Packet]
 // examines for idleness after each segment (pktvisor's limit).
 const MaxIdleChecks = 100
+
+// EvictScan is how many least-recently-used flows an eviction examines
+// for one that holds no data.
+const EvictScan = 8
 
 // maxFreeFlows bounds the recycled flow structs kept idle.
 const maxFreeFlows = 1024
@@ -34,6 +50,17 @@ type Config struct {
 	MaxOutOfOrder    int   // segments held ahead of a hole per direction (default 50)
 	MaxBuffered      int   // bytes per direction in the framing buffer, and again in held segments (default 2*65537); a message that arrives whole in one segment is framed in place whatever its size
 	StripPrefix      int   // bytes at the start of each framed message not given to the EmitFunc (2 for DNS)
+
+	// MaxBufferedTotal bounds the buffers held by all flows together, by
+	// capacity: framing buffers, held segments and hold lists longer than
+	// 8 entries (default 8 MiB). Data that would exceed it is dropped
+	// (Stats.OverBudget); see the package documentation.
+	MaxBufferedTotal int
+	// MaxTombstones is how many evicted flows are remembered so that
+	// their later segments are recognised as a continuation rather than
+	// taken for a new stream (default MaxFlows, at least 1,024 and at most
+	// 65,536; about 130 bytes each).
+	MaxTombstones int
 }
 
 // withDefaults returns c with zero fields replaced by the defaults.
@@ -53,11 +80,18 @@ func (c Config) withDefaults() Config {
 	if c.StripPrefix < 0 {
 		c.StripPrefix = 0
 	}
+	if c.MaxBufferedTotal <= 0 {
+		c.MaxBufferedTotal = DefaultMaxBufferedTotal
+	}
+	if c.MaxTombstones <= 0 {
+		c.MaxTombstones = min(max(c.MaxFlows, minDefaultTombstones), maxDefaultTombstones)
+	}
 	return c
 }
 
-// Stats counts the assembler's work. All fields only grow except Flows.
-// A flow ends in exactly one of Closed, Evicted and TimedOut.
+// Stats counts the assembler's work. All fields only grow except Flows and
+// Buffered. A flow ends in exactly one of Closed, Evicted and TimedOut; a
+// resumed flow is opened (and ends) again.
 type Stats struct {
 	Flows       uint64 // flows tracked now
 	Opened      uint64 // flows created
@@ -68,6 +102,12 @@ type Stats struct {
 	Errors      uint64 // holes given up on, framing errors, overflow, unfinished messages at close: pktvisor's tcp_reassembly_errors
 	OutOfOrder  uint64 // segments that arrived ahead of a hole
 	Retransmits uint64 // segments wholly before the expected sequence (or duplicates of a held one)
+
+	Resumed         uint64 // flows reopened from the tombstone of an evicted flow (also counted in Opened)
+	Desynced        uint64 // data segments dropped because their direction lost its place in the message stream (continuing an evicted flow mid-message, or after an over-budget drop)
+	Buffered        uint64 // bytes of buffers held now (capacity; at most MaxBufferedTotal)
+	OverBudget      uint64 // segments whose data was dropped because MaxBufferedTotal was spent
+	OverBudgetBytes uint64 // bytes dropped with them, including the partial message given up
 }
 
 // Assembler reassembles TCP flows and frames their byte streams into
@@ -83,6 +123,12 @@ type Assembler struct {
 	order lru
 	free  []*flow
 	pool  bufPool
+	tombs tombstones
+
+	// buffered is the capacity of the buffers flows hold (framing
+	// buffers, held segments, charged hold lists), at most
+	// cfg.MaxBufferedTotal.
+	buffered int
 
 	synth decode.Packet // packet handed to emit when no real one fits
 	stats Stats
@@ -97,6 +143,7 @@ func New(cfg Config, f Framer, emit EmitFunc) *Assembler {
 		emit:   emit,
 	}
 	a.flows.init()
+	a.tombs.max = a.cfg.MaxTombstones
 	return a
 }
 
@@ -107,6 +154,7 @@ func (a *Assembler) Config() Config { return a.cfg }
 func (a *Assembler) Stats() Stats {
 	s := a.stats
 	s.Flows = uint64(a.flows.n)
+	s.Buffered = uint64(a.buffered)
 	return s
 }
 
@@ -116,8 +164,10 @@ func (a *Assembler) Stats() Stats {
 // for longer than IdleTimeoutNanos (by p.TS) are closed.
 //
 // A segment of an unknown flow opens one only if it carries SYN or data;
-// bare ACK, FIN and RST segments of unknown flows are ignored. p is not
-// retained; payload bytes that must wait are copied.
+// bare ACK, FIN and RST segments of unknown flows are ignored. A flow
+// evicted a moment ago is reopened where it stopped (see the package
+// documentation). p is not retained; payload bytes that must wait are
+// copied.
 func (a *Assembler) Packet(p *decode.Packet) {
 	if p.L4 != decode.L4TCP {
 		return
@@ -132,7 +182,7 @@ func (a *Assembler) Packet(p *decode.Packet) {
 			}
 			return
 		}
-		f = a.open(&key, hash, d, p)
+		f = a.openOrResume(&key, hash, d, p)
 	} else if a.order.head != f {
 		a.order.moveToFront(f)
 	}
@@ -172,12 +222,31 @@ func (a *Assembler) CloseAll() {
 	}
 }
 
+// openOrResume opens the flow for key, restoring the state its eviction
+// left in a tombstone when there is one no older than the idle timeout.
+func (a *Assembler) openOrResume(key *flowKey, hash uint64, d int, p *decode.Packet) *flow {
+	var tb tomb
+	// Take the tombstone before open: an eviction by open may overwrite
+	// it.
+	resume := a.tombs.take(key, hash, &tb) && p.TS-tb.lastTS <= a.cfg.IdleTimeoutNanos
+	f := a.open(key, hash, d, p)
+	if resume {
+		f.client = int(tb.client)
+		for d := range f.half {
+			t, h := &tb.half[d], &f.half[d]
+			h.started, h.synSeen, h.closed, h.desync = t.started, t.synSeen, t.closed, t.desync
+			h.isn, h.next = t.isn, t.next
+		}
+		a.stats.Resumed++
+	}
+	return f
+}
+
 // open creates the flow for key, evicting the least recently used flow when
 // the table is full.
 func (a *Assembler) open(key *flowKey, hash uint64, d int, p *decode.Packet) *flow {
 	if a.flows.n >= a.cfg.MaxFlows && a.order.tail != nil {
-		a.closeFlow(a.order.tail, nil)
-		a.stats.Evicted++
+		a.evict(a.victim())
 	}
 	var f *flow
 	if n := len(a.free); n > 0 {
@@ -223,6 +292,41 @@ func (a *Assembler) closeFlow(f *flow, p *decode.Packet) {
 			a.finishHalf(f, d, a.packetFor(f, d, p))
 		}
 	}
+	a.removeFlow(f)
+}
+
+// victim returns the flow to evict: among the [EvictScan] least recently
+// used flows the least recently used one that holds no data (its eviction
+// loses nothing: the tombstone resumes it), else the least recently used.
+func (a *Assembler) victim() *flow {
+	f := a.order.tail
+	for i, g := 0, f; i < EvictScan && g != nil; i, g = i+1, g.prev {
+		if !g.half[0].pending() && !g.half[1].pending() {
+			return g
+		}
+	}
+	return f
+}
+
+// evict closes f to make room and leaves a tombstone recording where each
+// direction stopped: at a message boundary, or mid-message (desync) when
+// finishing it dropped an unfinished message.
+func (a *Assembler) evict(f *flow) {
+	for d := range f.half {
+		h := &f.half[d]
+		if h.pending() && !a.finishHalf(f, d, a.packetFor(f, d, nil)) {
+			h.desync = true
+		}
+	}
+	a.tombs.put(f)
+	a.stats.Evicted++
+	a.removeFlow(f)
+}
+
+// removeFlow removes f, whose buffers are released, and recycles it. An
+// empty hold list is never charged (see [Assembler.releaseHeldList]), so
+// nothing is left to uncharge.
+func (a *Assembler) removeFlow(f *flow) {
 	a.flows.remove(f)
 	a.order.remove(f)
 	f.reset()
@@ -284,6 +388,12 @@ func (a *Assembler) segmentIn(f *flow, d int, p *decode.Packet) {
 			if h.started && seqDiff(seq, h.next)+int64(len(p.Payload)) <= 0 {
 				a.stats.Retransmits++
 			}
+		case h.desync:
+			if seqDiff(seq, h.next)+int64(len(p.Payload)) <= 0 {
+				a.stats.Retransmits++
+			} else {
+				a.stats.Desynced++
+			}
 		default:
 			if !h.started {
 				h.started = true
@@ -313,6 +423,7 @@ func (a *Assembler) restartHalf(f *flow, d int, p *decode.Packet) {
 	if h.pending() {
 		a.finishHalf(f, d, a.packetFor(f, d, p))
 	}
+	a.releaseHeldList(h)
 	*h = half{held: h.held}
 }
 
@@ -358,10 +469,17 @@ func (a *Assembler) segment(f *flow, d int, seq uint32, data []byte, p *decode.P
 		}
 		h.next = h.held[0].seq
 		a.drain(f, d, p)
+		if h.desync {
+			// Draining lost sync (over budget): nothing more is framed.
+			a.stats.Desynced++
+			return
+		}
 	}
 }
 
-// hold copies a segment ahead of the hole into the sorted hold list.
+// hold copies a segment ahead of the hole into the sorted hold list. When
+// MaxBufferedTotal cannot cover the copy the segment is dropped (counted
+// in Stats.OverBudget) and the hole stays.
 func (a *Assembler) hold(h *half, seq uint32, data []byte) {
 	i := len(h.held)
 	for i > 0 && seqDiff(seq, h.held[i-1].seq) < 0 {
@@ -373,12 +491,32 @@ func (a *Assembler) hold(h *half, seq uint32, data []byte) {
 			a.stats.Retransmits++
 			return
 		}
+		if !a.fits(bufCap(len(data)) - cap(old.data)) {
+			a.dropOverBudget(len(data))
+			return
+		}
 		h.heldBytes += len(data) - len(old.data)
-		a.pool.put(old.data)
-		old.data = append(a.pool.get(len(data)), data...)
+		a.releaseBuf(old.data)
+		old.data = append(a.takeBuf(len(data)), data...)
 		return
 	}
-	buf := append(a.pool.get(len(data)), data...)
+	need, newCap := bufCap(len(data)), 0
+	if len(h.held) == cap(h.held) {
+		// The caller ensured len(h.held) < MaxOutOfOrder.
+		newCap = min(max(2*cap(h.held), 4), a.cfg.MaxOutOfOrder)
+		need += heldCharge(newCap) - heldCharge(cap(h.held))
+	}
+	if !a.fits(need) {
+		a.dropOverBudget(len(data))
+		return
+	}
+	if newCap > 0 {
+		a.buffered += heldCharge(newCap) - heldCharge(cap(h.held))
+		l := make([]segment, len(h.held), newCap)
+		copy(l, h.held)
+		h.held = l
+	}
+	buf := append(a.takeBuf(len(data)), data...)
 	h.held = append(h.held, segment{})
 	copy(h.held[i+1:], h.held[i:])
 	h.held[i] = segment{seq: seq, data: buf}
@@ -403,17 +541,20 @@ func (a *Assembler) drain(f *flow, d int, p *decode.Packet) {
 			a.deliver(f, d, data, p)
 			h.next += uint32(len(data))
 		}
-		a.pool.put(s.data)
+		a.releaseBuf(s.data)
 	}
+	a.releaseHeldList(h)
 }
 
 // finishHalf ends direction d of f: holes are given up on (one error each)
 // and the held data behind them framed after resync; an unfinished message
 // left in the framing buffer counts one error. All buffers are released.
-func (a *Assembler) finishHalf(f *flow, d int, p *decode.Packet) {
+// clean reports that no unfinished message was dropped, so that the
+// stream stopped at a message boundary.
+func (a *Assembler) finishHalf(f *flow, d int, p *decode.Packet) (clean bool) {
 	h := &f.half[d]
 	if !h.pending() {
-		return
+		return true
 	}
 	for len(h.held) > 0 {
 		a.stats.Errors++
@@ -421,17 +562,19 @@ func (a *Assembler) finishHalf(f *flow, d int, p *decode.Packet) {
 		h.next = h.held[0].seq
 		a.drain(f, d, p)
 	}
-	if len(h.buf) > 0 {
+	clean = len(h.buf) == 0
+	if !clean {
 		a.stats.Errors++
 	}
 	a.dropBuf(h)
 	h.heldBytes = 0
+	return clean
 }
 
 // dropBuf releases the framing buffer of h.
 func (a *Assembler) dropBuf(h *half) {
 	if h.buf != nil {
-		a.pool.put(h.buf)
+		a.releaseBuf(h.buf)
 		h.buf = nil
 	}
 }
@@ -440,8 +583,14 @@ func (a *Assembler) dropBuf(h *half) {
 // message they complete. Bytes that fit no message yet are kept in the
 // framing buffer, up to MaxBuffered; a framing error or a message larger
 // than MaxBuffered drops the buffer and the rest of data (counted once).
+// When MaxBufferedTotal cannot cover the framing buffer, the unfinished
+// message and the rest of data are dropped and the direction loses sync
+// (see [Assembler.giveUpOverBudget]).
 func (a *Assembler) deliver(f *flow, d int, data []byte, p *decode.Packet) {
 	h := &f.half[d]
+	if h.desync {
+		return
+	}
 	fromClient := d == f.client
 	for len(data) > 0 {
 		if len(h.buf) == 0 {
@@ -461,11 +610,23 @@ func (a *Assembler) deliver(f *flow, d int, data []byte, p *decode.Packet) {
 				return
 			}
 			a.dropBuf(h) // a zero-length buffer may still be pooled
-			h.buf = append(a.pool.get(len(rest)), rest...)
+			if !a.fits(bufCap(len(rest))) {
+				a.giveUpOverBudget(h, len(rest))
+				return
+			}
+			h.buf = append(a.takeBuf(len(rest)), rest...)
 			return
 		}
 		k := min(a.cfg.MaxBuffered-len(h.buf), len(data))
-		h.buf = a.pool.grow(h.buf, k)
+		if len(h.buf)+k > cap(h.buf) {
+			if !a.fits(bufCap(len(h.buf)+k) - cap(h.buf)) {
+				a.giveUpOverBudget(h, len(h.buf)+len(data))
+				return
+			}
+			nb := append(a.takeBuf(len(h.buf)+k), h.buf...)
+			a.releaseBuf(h.buf)
+			h.buf = nb
+		}
 		h.buf = append(h.buf, data[:k]...)
 		data = data[k:]
 		rest, ok := a.frame(h.buf, p, fromClient)
@@ -485,6 +646,79 @@ func (a *Assembler) deliver(f *flow, d int, data []byte, p *decode.Packet) {
 			a.dropBuf(h)
 		}
 	}
+}
+
+// Budget accounting. Every buffer a flow holds is taken with takeBuf and
+// given back with releaseBuf, and hold lists longer than maxHeldCap are
+// charged by capacity, so that a.buffered is exactly what the flows hold.
+
+// fits reports whether n more bytes of buffers stay within MaxBufferedTotal.
+func (a *Assembler) fits(n int) bool { return a.buffered+n <= a.cfg.MaxBufferedTotal }
+
+// takeBuf returns an empty pooled buffer with room for n bytes (of
+// capacity [bufCap](n)) and charges it; the caller checked [Assembler.fits].
+func (a *Assembler) takeBuf(n int) []byte {
+	b := a.pool.get(n)
+	a.buffered += cap(b)
+	return b
+}
+
+// releaseBuf gives back a buffer taken with [Assembler.takeBuf].
+func (a *Assembler) releaseBuf(b []byte) {
+	if b != nil {
+		a.buffered -= cap(b)
+		a.pool.put(b)
+	}
+}
+
+// segmentBytes is the size of a [segment] in a hold list (a test checks
+// it).
+const segmentBytes = 32
+
+// heldCharge is the budget charge of a hold list of capacity c. Lists of
+// up to maxHeldCap entries are part of a flow's fixed cost (and kept when
+// it is recycled); longer ones are charged and released once empty.
+func heldCharge(c int) int {
+	if c <= maxHeldCap {
+		return 0
+	}
+	return c * segmentBytes
+}
+
+// releaseHeldList drops the empty hold list of h when it is charged. It is
+// called wherever a hold list becomes empty, so that finished directions
+// hold no charged list.
+func (a *Assembler) releaseHeldList(h *half) {
+	if len(h.held) == 0 && cap(h.held) > maxHeldCap {
+		a.buffered -= heldCharge(cap(h.held))
+		h.held = nil
+	}
+}
+
+// dropOverBudget counts a segment of n bytes dropped because
+// MaxBufferedTotal was spent.
+func (a *Assembler) dropOverBudget(n int) {
+	a.stats.OverBudget++
+	a.stats.OverBudgetBytes += uint64(n)
+}
+
+// giveUpOverBudget drops the unfinished message of h (n bytes with the
+// rest of the segment) because MaxBufferedTotal cannot hold it. The
+// stream's next bytes are then mid-message, so the direction loses sync:
+// its held segments are dropped too, and its later data is ignored
+// (Stats.Desynced) until a new connection starts on the 4-tuple.
+func (a *Assembler) giveUpOverBudget(h *half, n int) {
+	a.stats.Errors++
+	a.dropOverBudget(n + h.heldBytes)
+	a.dropBuf(h)
+	for i := range h.held {
+		a.releaseBuf(h.held[i].data)
+		h.held[i] = segment{}
+	}
+	h.held = h.held[:0]
+	h.heldBytes = 0
+	a.releaseHeldList(h)
+	h.desync = true
 }
 
 // frame emits every complete message at the start of b and returns the

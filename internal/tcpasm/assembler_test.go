@@ -37,9 +37,33 @@ func TestConfigDefaults(t *testing.T) {
 		IdleTimeoutNanos: 30e9,
 		MaxOutOfOrder:    50,
 		MaxBuffered:      131074,
+		MaxBufferedTotal: 8 << 20,
+		MaxTombstones:    65536,
 	}
 	if got != want {
 		t.Errorf("Config() = %+v, want %+v", got, want)
+	}
+}
+
+func TestTombstoneDefault(t *testing.T) {
+	tests := []struct {
+		name          string
+		maxFlows, set int
+		want          int
+	}{
+		{"tiny table", 2, 0, 1024},
+		{"small table", 10, 0, 1024},
+		{"medium table", 5000, 0, 5000},
+		{"default table", 0, 0, 65536},
+		{"set explicitly", 10, 3, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := New(Config{MaxFlows: tt.maxFlows, MaxTombstones: tt.set}, DNSFramer, func(*decode.Packet, bool, []byte) {}).Config()
+			if cfg.MaxTombstones != tt.want {
+				t.Errorf("MaxTombstones = %d, want %d", cfg.MaxTombstones, tt.want)
+			}
+		})
 	}
 }
 
@@ -206,7 +230,7 @@ func TestAssembler(t *testing.T) {
 				c(1005, psh, "ef"), // after the flow is gone: mid-message start
 			}),
 			want:  nil,
-			stats: Stats{Flows: 1, Opened: 2, Closed: 1, Errors: 1},
+			stats: Stats{Flows: 1, Opened: 2, Closed: 1, Errors: 1, Buffered: 512},
 		},
 		{
 			name: "RST by client frames server's held data with a synthetic packet",
@@ -284,19 +308,65 @@ func TestAssembler(t *testing.T) {
 			stats: Stats{Flows: 1, Opened: 1, Messages: 1, OutOfOrder: 1},
 		},
 		{
-			name: "LRU eviction with MaxFlows=2",
+			name: "LRU eviction with MaxFlows=2 prefers a flow without pending data",
 			cfg:  Config{StripPrefix: DNSPrefixLen, MaxFlows: 2},
 			segs: []seg{
 				at(1000, 40001, c(1001, psh, dns("aaaa")[:3])),
 				at(2000, 40002, c(1001, psh, dns("bbbb")[:3])),
 				at(3000, 40001, c(1004, psh, dns("aaaa")[3:])), // A is now most recent
-				at(4000, 40003, c(1001, psh, dns("cc"))),       // evicts B (partial: error)
-				at(5000, 40002, c(1004, psh, dns("bbbb")[3:])), // new B, evicts A (clean)
+				at(4000, 40003, c(1001, psh, dns("cc"))),       // evicts A (clean), not B (partial)
+				at(5000, 40002, c(1004, psh, dns("bbbb")[3:])), // completes B
+				at(6000, 40001, c(1007, psh, dns("a2"))),       // A resumes at 1007, evicts C
+				at(7000, 40003, c(1001, psh, dns("cc"))),       // C's retransmission: resumes C, evicts B
+				at(8000, 40003, s(5001, psh, dns("rc"))),       // C's server side, never seen before
 			},
 			want: []emitted{
-				{true, "aaaa", 3000, 40001}, {true, "cc", 4000, 40003},
+				{true, "aaaa", 3000, 40001}, {true, "cc", 4000, 40003}, {true, "bbbb", 5000, 40002},
+				{true, "a2", 6000, 40001}, {false, "rc", 8000, srvPort},
 			},
-			stats: Stats{Flows: 2, Opened: 4, Evicted: 2, Messages: 2, Errors: 1},
+			stats: Stats{Flows: 2, Opened: 5, Evicted: 3, Messages: 5, Retransmits: 1, Resumed: 2},
+		},
+		{
+			name: "flow evicted mid-message: its continuation is dropped until a new SYN",
+			cfg:  Config{StripPrefix: DNSPrefixLen, MaxFlows: 1},
+			segs: []seg{
+				at(1000, 40001, c(1001, psh, dns("aaaa")[:3])),
+				at(2000, 40002, c(1001, psh, dns("bb"))),       // evicts A (partial: error)
+				at(3000, 40001, c(1004, psh, dns("aaaa")[3:])), // A resumes mid-message: dropped
+				at(4000, 40001, c(1007, psh, dns("a2"))),       // still no known boundary: dropped
+				at(5000, 40001, c(1001, psh, dns("aaaa")[:3])), // retransmission
+				at(6000, 40001, c(9000, synFl, "")),            // a new connection on the 4-tuple
+				at(7000, 40001, c(9001, psh, dns("new"))),
+			},
+			want:  []emitted{{true, "bb", 2000, 40002}, {true, "new", 7000, 40001}},
+			stats: Stats{Flows: 1, Opened: 3, Evicted: 2, Messages: 2, Errors: 1, Retransmits: 1, Resumed: 1, Desynced: 2},
+		},
+		{
+			name: "tombstone older than the idle timeout is not resumed",
+			cfg:  Config{StripPrefix: DNSPrefixLen, MaxFlows: 1},
+			segs: []seg{
+				at(1*sec, 40001, c(1001, psh, dns("aaaa")[:3])),
+				at(2*sec, 40002, c(1001, psh, dns("bb"))),  // evicts A (partial: error)
+				at(40*sec, 40001, c(1007, psh, dns("a2"))), // A's tombstone is stale: a new flow
+			},
+			want:  []emitted{{true, "bb", 2 * sec, 40002}, {true, "a2", 40 * sec, 40001}},
+			stats: Stats{Flows: 1, Opened: 3, Evicted: 2, Messages: 2, Errors: 1},
+		},
+		{
+			name: "tombstone pushed out by newer evictions is forgotten",
+			cfg:  Config{StripPrefix: DNSPrefixLen, MaxFlows: 1, MaxTombstones: 1},
+			segs: []seg{
+				at(1000, 40001, c(1001, psh, dns("aa"))),
+				at(2000, 40002, c(1001, psh, dns("bb"))), // evicts A
+				at(3000, 40003, c(1001, psh, dns("cc"))), // evicts B; B's tombstone replaces A's
+				at(4000, 40001, c(1001, psh, dns("aa"))), // A's retransmission looks like a new stream; evicts C
+				at(5000, 40003, c(1001, psh, dns("cc"))), // C's is recognised
+			},
+			want: []emitted{
+				{true, "aa", 1000, 40001}, {true, "bb", 2000, 40002}, {true, "cc", 3000, 40003},
+				{true, "aa", 4000, 40001},
+			},
+			stats: Stats{Flows: 1, Opened: 5, Evicted: 4, Messages: 4, Retransmits: 1, Resumed: 1},
 		},
 		{
 			name: "idle timeout",
@@ -311,7 +381,7 @@ func TestAssembler(t *testing.T) {
 			want: []emitted{
 				{true, "bb", 20 * sec, 40002}, {true, "b2", 31 * sec, 40002}, {true, "cc", 32 * sec, 40003},
 			},
-			stats: Stats{Flows: 3, Opened: 4, TimedOut: 1, Messages: 3, Errors: 1},
+			stats: Stats{Flows: 3, Opened: 4, TimedOut: 1, Messages: 3, Errors: 1, Buffered: 512},
 		},
 		{
 			name: "CloseAll with partial data",
@@ -375,6 +445,46 @@ func TestAssembler(t *testing.T) {
 			stats: Stats{Flows: 1, Opened: 1, Messages: 1, Errors: 1},
 		},
 		{
+			name: "partial message over MaxBufferedTotal: its direction loses sync",
+			cfg:  Config{StripPrefix: DNSPrefixLen, MaxBufferedTotal: 512},
+			segs: join(handshake(), []seg{
+				c(1001, psh, dns("abc")[:3]), // buffered: the budget is spent
+				s(5001, psh, dns("xyz")[:3]), // cannot be buffered: dropped, server side out of sync
+				s(5004, psh, "yz"+dns("r2")), // dropped
+				c(1004, psh, "bc"),           // completes abc, frees the buffer
+				s(5001, psh, dns("xyz")[:3]), // retransmission
+				c(1006, psh, dns("q2")),      // the client side goes on
+				s(7000, synAck, ""),          // a new connection's SYN+ACK restarts the server side
+				s(7001, psh, dns("new")),
+			}),
+			want:  []emitted{cli("abc", 7000), cli("q2", 9000), srv("new", 11000)},
+			stats: Stats{Flows: 1, Opened: 1, Messages: 3, Errors: 1, Retransmits: 1, Desynced: 1, OverBudget: 1, OverBudgetBytes: 3},
+		},
+		{
+			name: "hole given up while the budget is spent: the direction loses sync",
+			cfg:  Config{StripPrefix: DNSPrefixLen, MaxOutOfOrder: 1, MaxBufferedTotal: 1024},
+			segs: join(handshake(), []seg{
+				c(1005, psh, dns("q2")[:3]), // held
+				s(5001, psh, dns("r")[:2]),  // buffered: the budget is spent
+				c(1020, psh, dns("q9")),     // no room: the hole is given up, q2's start cannot be buffered
+				c(1024, psh, dns("qa")),
+			}),
+			want:  nil,
+			stats: Stats{Flows: 1, Opened: 1, OutOfOrder: 2, Errors: 2, OverBudget: 1, OverBudgetBytes: 3, Desynced: 2, Buffered: 512},
+		},
+		{
+			name: "held segment over MaxBufferedTotal is dropped",
+			cfg:  Config{StripPrefix: DNSPrefixLen, MaxBufferedTotal: 512},
+			segs: join(handshake(), []seg{
+				c(1005, psh, dns("q2")), // held: the budget is spent
+				c(1009, psh, dns("q3")), // dropped
+				c(1001, psh, dns("q1")), // fills the hole
+				c(1009, psh, dns("q3")), // retransmitted by the sender
+			}),
+			want:  []emitted{cli("q1", 6000), cli("q2", 6000), cli("q3", 7000)},
+			stats: Stats{Flows: 1, Opened: 1, Messages: 3, OutOfOrder: 2, OverBudget: 1, OverBudgetBytes: 4},
+		},
+		{
 			name:  "no prefix stripping",
 			cfg:   Config{},
 			segs:  join(handshake(), []seg{c(1001, psh, dns("q"))}),
@@ -426,6 +536,7 @@ func TestAssembler(t *testing.T) {
 			pkts := packets(t, tt.segs)
 			for i := range pkts {
 				a.Packet(&pkts[i])
+				checkInvariants(t, a)
 			}
 			if tt.closeAll {
 				a.CloseAll()

@@ -16,11 +16,23 @@ func BenchmarkAssembler(b *testing.B) { benchCapture(b, "dns_ipv4_tcp.pcap") }
 // connections per pass): the IPv6 flow key path.
 func BenchmarkAssemblerIPv6(b *testing.B) { benchCapture(b, "dns_ipv6_tcp.pcap") }
 
+// BenchmarkAssemblerEvict replays dns_udp_tcp_random.pcap (about 1,400
+// connections per pass, with retransmissions and reordering) through a
+// 10-flow table, so that most new flows evict one: the eviction path.
+func BenchmarkAssemblerEvict(b *testing.B) {
+	benchCaptureConfig(b, "dns_udp_tcp_random.pcap", Config{MaxFlows: 10, StripPrefix: DNSPrefixLen})
+}
+
 // benchCapture replays the TCP segments of one capture in a loop.
 func benchCapture(b *testing.B, file string) {
+	benchCaptureConfig(b, file, Config{StripPrefix: DNSPrefixLen})
+}
+
+// benchCaptureConfig is [benchCapture] with an explicit configuration.
+func benchCaptureConfig(b *testing.B, file string, cfg Config) {
 	pkts := readCapture(b, filepath.Join(capturesDir, file))
 	msgs := 0
-	a := New(Config{StripPrefix: DNSPrefixLen}, DNSFramer, func(_ *decode.Packet, _ bool, msg []byte) {
+	a := New(cfg, DNSFramer, func(_ *decode.Packet, _ bool, msg []byte) {
 		msgs += len(msg) & 1
 	})
 	// One warm-up pass fills the free lists and sizes the flow table.

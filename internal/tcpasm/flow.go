@@ -118,6 +118,7 @@ type half struct {
 	started bool   // next is valid
 	synSeen bool   // isn is valid
 	closed  bool   // FIN or RST seen; later data is ignored
+	desync  bool   // the stream position is mid-message; later data is ignored (Stats.Desynced)
 	isn     uint32 // sequence number of the SYN
 	next    uint32 // next expected sequence number
 

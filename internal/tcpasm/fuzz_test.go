@@ -26,6 +26,9 @@ func checkInvariants(tb testing.TB, a *Assembler) {
 		}
 		for d := range f.half {
 			h := &f.half[d]
+			if h.desync && h.pending() {
+				tb.Fatalf("direction out of sync holds data")
+			}
 			if len(h.buf) > a.cfg.MaxBuffered {
 				tb.Fatalf("framing buffer %d bytes, MaxBuffered %d", len(h.buf), a.cfg.MaxBuffered)
 			}
@@ -50,12 +53,53 @@ func checkInvariants(tb testing.TB, a *Assembler) {
 	if n != a.flows.n {
 		tb.Fatalf("LRU list has %d flows, table %d", n, a.flows.n)
 	}
+	if held := heldMemory(a); held != a.buffered || held > a.cfg.MaxBufferedTotal {
+		tb.Fatalf("flows hold %d bytes, accounted %d, MaxBufferedTotal %d", held, a.buffered, a.cfg.MaxBufferedTotal)
+	}
+	checkTombstones(tb, a)
+}
+
+// checkTombstones verifies the bounds and index of a's tombstones, and
+// that no flow is both tracked and tombstoned.
+func checkTombstones(tb testing.TB, a *Assembler) {
+	tb.Helper()
+	t := &a.tombs
+	if len(t.ring) > t.max || t.n > len(t.ring) || t.max != a.cfg.MaxTombstones {
+		tb.Fatalf("tombstones: ring %d, live %d, max %d (MaxTombstones %d)", len(t.ring), t.n, t.max, a.cfg.MaxTombstones)
+	}
+	live := 0
+	for pos := range t.ring {
+		e := &t.ring[pos]
+		if !e.live {
+			continue
+		}
+		live++
+		if got := t.find(&e.key, e.hash); got != pos {
+			tb.Fatalf("live tombstone at %d found at %d", pos, got)
+		}
+		if a.flows.get(&e.key, e.hash) != nil {
+			tb.Fatalf("tombstoned flow %v is also tracked", e.key)
+		}
+	}
+	indexed := 0
+	for _, sl := range t.slots {
+		if sl.pos != 0 {
+			indexed++
+			if e := &t.ring[sl.pos-1]; !e.live || e.hash != sl.hash {
+				tb.Fatalf("index slot points at ring %d: live %t", sl.pos-1, e.live)
+			}
+		}
+	}
+	if live != t.n || indexed != t.n {
+		tb.Fatalf("tombstones: %d live, %d indexed, n %d", live, indexed, t.n)
+	}
 }
 
 // FuzzAssembler feeds segment sequences derived from the input: per
 // segment a control byte (direction, flags, client port), a 16-bit sequence
 // offset from a base ISN taken from the first 4 bytes, a time step and a
-// payload length, then the payload.
+// payload length, then the payload. The low bits of the ISN's last byte
+// also choose MaxBufferedTotal, from one to sixteen 512-byte buffers.
 func FuzzAssembler(f *testing.F) {
 	f.Add([]byte("\xff\xff\xff\xf0\x02\x00\x00\x01\x00\x82\x00\x00\x01\x00\x10\x00\x01\x01\x06\x00\x04abcd"))
 	f.Add([]byte("\x00\x00\x00\x00\x10\x00\x08\x01\x04\x00\x03xyz\x10\x00\x00\x01\x02\x00\x01\x90\x00\x04\x01\x00"))
@@ -71,7 +115,10 @@ func fuzzAssemble(t *testing.T, in []byte) {
 		}
 		base := binary.BigEndian.Uint32(in)
 		in = in[4:]
-		cfg := Config{MaxFlows: 2, IdleTimeoutNanos: 200, MaxOutOfOrder: 4, MaxBuffered: 64, StripPrefix: DNSPrefixLen}
+		cfg := Config{
+			MaxFlows: 2, IdleTimeoutNanos: 200, MaxOutOfOrder: 4, MaxBuffered: 64, StripPrefix: DNSPrefixLen,
+			MaxTombstones: 2, MaxBufferedTotal: 512 * int(1+base%16),
+		}
 		emit := func(p *decode.Packet, _ bool, msg []byte) {
 			// A message is either framed in place from one segment (at
 			// most 255 bytes here) or from the bounded framing buffer.
@@ -115,7 +162,7 @@ func fuzzAssemble(t *testing.T, in []byte) {
 		}
 		a.CloseAll()
 		st := a.Stats()
-		if st.Flows != 0 || st.Opened != st.Closed+st.Evicted+st.TimedOut {
+		if st.Flows != 0 || st.Buffered != 0 || st.Opened != st.Closed+st.Evicted+st.TimedOut {
 			t.Fatalf("flows not accounted for after CloseAll: %+v", st)
 		}
 		for c := range a.pool.free {

@@ -36,6 +36,16 @@ func class(n int) int {
 	return c
 }
 
+// bufCap returns the capacity of the buffer [bufPool.get] returns for n
+// bytes: its class size, or n itself above the largest class.
+func bufCap(n int) int {
+	c := class(n)
+	if c < 0 {
+		return n
+	}
+	return 1 << (c + minClassShift)
+}
+
 // get returns an empty buffer with capacity of at least n.
 func (p *bufPool) get(n int) []byte {
 	c := class(n)
@@ -71,16 +81,4 @@ func (p *bufPool) put(b []byte) {
 		return
 	}
 	p.free[c] = append(p.free[c], b[:0])
-}
-
-// grow returns b with room for n more bytes, moving its contents to a
-// bigger pooled buffer when needed.
-func (p *bufPool) grow(b []byte, n int) []byte {
-	if len(b)+n <= cap(b) {
-		return b
-	}
-	nb := p.get(len(b) + n)
-	nb = append(nb, b...)
-	p.put(b)
-	return nb
 }

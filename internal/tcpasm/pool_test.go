@@ -55,14 +55,24 @@ func TestBufPoolRetainLimit(t *testing.T) {
 	}
 }
 
-func TestBufPoolGrow(t *testing.T) {
-	var p bufPool
-	b := append(p.get(10), "0123456789"...)
-	b = p.grow(b, 600)
-	if cap(b) != 1024 || string(b) != "0123456789" {
-		t.Errorf("grow: cap %d contents %q", cap(b), b)
+func TestBufCap(t *testing.T) {
+	tests := []struct {
+		n, want int
+	}{
+		{0, 512}, {1, 512}, {512, 512}, {513, 1024}, {1 << 18, 1 << 18}, {1<<18 + 1, 1<<18 + 1},
 	}
-	if len(p.free[0]) != 1 {
-		t.Errorf("old buffer not returned: %d in class 0", len(p.free[0]))
+	var p bufPool
+	for _, tt := range tests {
+		if got := bufCap(tt.n); got != tt.want {
+			t.Errorf("bufCap(%d) = %d, want %d", tt.n, got, tt.want)
+		}
+		b := p.get(tt.n)
+		if cap(b) != tt.want {
+			t.Errorf("cap(get(%d)) = %d, want %d", tt.n, cap(b), tt.want)
+		}
+		p.put(b)
+		if b = p.get(tt.n); cap(b) != tt.want {
+			t.Errorf("cap(get(%d)) from the free list = %d, want %d", tt.n, cap(b), tt.want)
+		}
 	}
 }
