@@ -9,8 +9,10 @@
 #
 #   scripts/bench/compare.sh REV [PACKETS]
 #
-# REV is checked out in a temporary worktree; each side's benchmark is
-# built from whichever package defines BenchmarkPipeline at that commit.
+# REV's tree is exported into $BENCH_DIR/compare-base; each side's benchmark
+# is built from whichever package defines BenchmarkPipeline at that commit.
+# With valgrind installed, instruction counts of both sides follow (they do
+# not depend on the machine's speed).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/bench/lib.sh
@@ -24,16 +26,17 @@ mkdir -p "$DIR"
 CAP="$DIR/dns-$N.pcap"
 [[ -s "$CAP" ]] || go run ./scripts/bench/gencap -n "$N" -o "$CAP"
 
+# The base side is an export of REV's tree (no worktree to clean up).
 WT="$DIR/compare-base"
-git worktree remove --force "$WT" 2>/dev/null || true
-git worktree add -q --detach "$WT" "$REV"
-trap 'git worktree remove --force "$WT" 2>/dev/null; bench_cleanup' EXIT
+rm -rf "$WT" && mkdir -p "$WT"
+git archive "$REV" | tar -x -C "$WT"
 
 # build SIDE SRC: the benchmark binary and the reader of the tree at SRC.
 build() {
   local side=$1 src=$2 pkg
   pkg=$(cd "$src" && grep -rl --include='*_test.go' 'func BenchmarkPipeline(' internal | head -1 | xargs dirname)
-  (cd "$src" && go test -c -o "$DIR/$side.test" "./$pkg" && go build -o "$DIR/$side-reader" ./cmd/pktvisor-reader)
+  (cd "$src" && GOFLAGS=-buildvcs=false go test -c -o "$DIR/$side.test" "./$pkg" &&
+    GOFLAGS=-buildvcs=false go build -o "$DIR/$side-reader" ./cmd/pktvisor-reader)
   echo "$src/$pkg" >"$DIR/$side.pkgdir"
 }
 build base "$WT"
@@ -76,3 +79,33 @@ printf '%-22s %10s %10s %14.3f\n' "BenchmarkPipeline ns" "$(col 1)" "$(col 2)" "
 printf '%-22s %10s %10s %14.3f\n' "BenchmarkPipelineNet" "$(col 3)" "$(col 4)" "$(ratio 3 4)"
 printf '%-22s %10s %10s %14.3f\n' "reader CPU s" "$(col 5)" "$(col 6)" "$(ratio 5 6)"
 echo "allocs/op (head): Pipeline $(col 7), PipelineNet $(col 8)"
+
+# Instruction counts (valgrind's callgrind counts instructions, not time:
+# the same binary and input give the same count whatever else the machine
+# does). Per packet for the benchmarks: the difference of two runs of
+# different lengths, so setup and warm-up cancel out. The reader: all
+# instructions of one run over a capture of INSTR_PACKETS packets.
+command -v valgrind >/dev/null || { echo "valgrind not installed: no instruction counts"; exit 0; }
+INSTR_PACKETS=${INSTR_PACKETS:-200000}
+ICAP="$DIR/dns-$INSTR_PACKETS.pcap"
+[[ -s "$ICAP" ]] || go run ./scripts/bench/gencap -n "$INSTR_PACKETS" -o "$ICAP"
+instr() { # instr CMD...: instructions callgrind counted (one P, no GC and no
+  # asynchronous preemption signals, which callgrind cannot follow, so
+  # the runtime's background threads add nothing that varies)
+  GODEBUG=asyncpreemptoff=1 GOMAXPROCS=1 GOGC=off valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 >/dev/null |
+    awk '/Collected :/ {print $4}'
+}
+bench_instr() { # bench_instr SIDE NAME: instructions per packet
+  local a b
+  a=$(cd "$(cat "$DIR/$1.pkgdir")" && instr "$DIR/$1.test" -test.run='^$' -test.bench="^$2\$" -test.benchtime=100000x -test.cpu 1)
+  b=$(cd "$(cat "$DIR/$1.pkgdir")" && instr "$DIR/$1.test" -test.run='^$' -test.bench="^$2\$" -test.benchtime=300000x -test.cpu 1)
+  awk -v a="$a" -v b="$b" 'BEGIN {printf "%.1f", (b - a) / 200000}'
+}
+echo
+echo "instructions (callgrind):"
+for name in BenchmarkPipeline BenchmarkPipelineNet; do
+  x=$(bench_instr base "$name"); y=$(bench_instr head "$name")
+  awk -v n="$name" -v x="$x" -v y="$y" 'BEGIN {printf "%-22s %10.1f %10.1f %14.3f  per packet\n", n, x, y, y / x}'
+done
+x=$(instr "$DIR/base-reader" -H 10.1.0.0/16 "$ICAP"); y=$(instr "$DIR/head-reader" -H 10.1.0.0/16 "$ICAP")
+awk -v x="$x" -v y="$y" -v n="$INSTR_PACKETS" 'BEGIN {printf "%-22s %10.1f %10.1f %14.3f  per packet (%d-packet capture)\n", "reader", x / n, y / n, y / x, n}'

@@ -41,32 +41,34 @@ type Stats struct {
 // time (a tick each second of packet time) and hands the input's counters
 // to the sink with each tick. A Decoder is used by one goroutine.
 type Decoder struct {
-	sink event.Sink
-	// bus is sink when it is the engine's *event.Bus: its methods are then
-	// called directly (no interface dispatch per event) and its wants read
-	// inline.
-	bus *event.Bus
-	dec *decode.Decoder
-	asm *tcpasm.Assembler
-	pkt decode.Packet
-	msg dnsmsg.Message
-	// Reused events: a local would escape through the interface call.
-	dns   event.DNS
-	dhcp  event.DHCP
-	stats event.InputStats
-	m4    dhcpmsg.V4
-	m6    dhcpmsg.V6
-
-	filter   func([]byte) bool
-	tcpFlows int
-
+	// The fields every frame touches come first, together.
+	st       Stats
 	started  bool
 	lastTS   int64
 	lastTick int64
-	st       Stats
+	filter   func([]byte) bool
+	// bus is sink when it is the engine's *event.Bus: its methods are then
+	// called directly (no interface dispatch per event) and its wants read
+	// inline.
+	bus  *event.Bus
+	sink event.Sink
+	dec  *decode.Decoder
+	asm  *tcpasm.Assembler
+	pkt  decode.Packet
+
+	tcpFlows int
 
 	osDrops, ifDrops uint64
 	kernelFiltered   uint64 // growth not yet handed to the sink
+
+	// Reused events and messages: a local would escape through the
+	// interface call.
+	dns   event.DNS
+	msg   dnsmsg.Message
+	stats event.InputStats
+	dhcp  event.DHCP
+	m4    dhcpmsg.V4
+	m6    dhcpmsg.V6
 }
 
 // NewDecoder returns a decoder feeding sink.
