@@ -216,8 +216,20 @@ visor:
 		t.Fatalf("dns from packets and from packet-less events differ:\n%s\n%s", a, b)
 	}
 	t.Logf("%d DNS events, identical dns v1 output (%d bytes)", len(evs), len(a))
+	// The pcap input shows its TCP reassembly counters, the byte budget's
+	// drops among them.
+	pj, err := m.Policy("from_packets")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range pj["from_packets"].Input {
+		tr, _ := in.Info["tcp_reassembly"].(map[string]any)
+		if tr == nil || tr["over_budget_segments"] != uint64(0) || tr["errors"] != uint64(0) {
+			t.Errorf("tcp_reassembly info = %v", in.Info["tcp_reassembly"])
+		}
+	}
 	// The fake input produces only DNS: a net handler cannot attach to it.
-	_, err := m.AddPolicy([]byte(`
+	_, err = m.AddPolicy([]byte(`
 visor:
   policies:
     net_on_events:

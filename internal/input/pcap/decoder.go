@@ -1,6 +1,8 @@
 package pcap
 
 import (
+	"sync/atomic"
+
 	"github.com/pktvisor-go/pktvisor/internal/decode"
 	"github.com/pktvisor-go/pktvisor/internal/dhcpmsg"
 	"github.com/pktvisor-go/pktvisor/internal/dnsmsg"
@@ -60,6 +62,10 @@ type Decoder struct {
 
 	osDrops, ifDrops uint64
 	kernelFiltered   uint64 // growth not yet handed to the sink
+
+	// pub holds the TCP reassembly counters published with each tick, for
+	// the input's info JSON (read by other goroutines).
+	pub tcpPub
 
 	// Reused events and messages: a local would escape through the
 	// interface call.
@@ -287,7 +293,9 @@ func (d *Decoder) giveStats(ts int64) {
 	d.stats = event.InputStats{TS: ts, OSDrops: d.osDrops, IfDrops: d.ifDrops, KernelFiltered: d.kernelFiltered}
 	d.kernelFiltered = 0
 	if d.asm != nil {
-		d.stats.TCPReassemblyErrors = d.asm.Stats().Errors
+		st := d.asm.Stats()
+		d.stats.TCPReassemblyErrors = st.Errors
+		d.pub.store(&st)
 	}
 	d.sink.InputStats(&d.stats)
 }
@@ -308,4 +316,47 @@ func (d *Decoder) End(ts int64) {
 	}
 	d.giveStats(d.lastTS)
 	d.sink.End(d.lastTS)
+}
+
+// tcpPub is a decoder's TCP reassembly counters as last published.
+type tcpPub struct {
+	active                                                                  atomic.Bool
+	flows, evicted, errors, buffered, overBudget, overBudgetBytes, desynced atomic.Uint64
+}
+
+func (p *tcpPub) store(st *tcpasm.Stats) {
+	p.active.Store(true)
+	p.flows.Store(st.Flows)
+	p.evicted.Store(st.Evicted)
+	p.errors.Store(st.Errors)
+	p.buffered.Store(st.Buffered)
+	p.overBudget.Store(st.OverBudget)
+	p.overBudgetBytes.Store(st.OverBudgetBytes)
+	p.desynced.Store(st.Desynced)
+}
+
+// tcpInfo sums the published TCP reassembly counters of decoders for an
+// input's info JSON, or returns nil when none reassembles.
+func tcpInfo(ds []*Decoder) map[string]any {
+	var flows, evicted, errors, buffered, over, overBytes, desynced uint64
+	active := false
+	for _, d := range ds {
+		if d == nil || !d.pub.active.Load() {
+			continue
+		}
+		p := &d.pub
+		flows += p.flows.Load()
+		evicted += p.evicted.Load()
+		errors += p.errors.Load()
+		buffered += p.buffered.Load()
+		over += p.overBudget.Load()
+		overBytes += p.overBudgetBytes.Load()
+		desynced += p.desynced.Load()
+		active = true
+	}
+	if !active {
+		return nil
+	}
+	return map[string]any{"flows": flows, "evicted": evicted, "errors": errors, "buffered_bytes": buffered,
+		"over_budget_segments": over, "over_budget_bytes": overBytes, "desynced_segments": desynced}
 }

@@ -46,8 +46,9 @@ type file struct {
 	// single-goroutine), nil without bpf.
 	filters []func([]byte) bool
 
-	packets atomic.Uint64
-	offset  atomic.Int64
+	packets  atomic.Uint64
+	offset   atomic.Int64
+	decoders atomic.Pointer[[]*Decoder] // set by Run, for Info
 }
 
 func openFile(p *params) (input.Stream, error) {
@@ -82,7 +83,13 @@ func (f *file) Recorded() bool { return true }
 func (f *file) Close()         { f.r.Close() }
 
 func (f *file) Info() map[string]any {
-	return map[string]any{"pcap_source": "file", "pcap_file": f.p.file, "host_spec": f.p.hosts.String()}
+	info := map[string]any{"pcap_source": "file", "pcap_file": f.p.file, "host_spec": f.p.hosts.String()}
+	if ds := f.decoders.Load(); ds != nil {
+		if t := tcpInfo(*ds); t != nil {
+			info["tcp_reassembly"] = t
+		}
+	}
+	return info
 }
 
 func (f *file) Counters() input.Counters { return input.Counters{Packets: f.packets.Load()} }
@@ -108,6 +115,7 @@ func (f *file) Run(ctx context.Context, ws []*input.Worker) error {
 	for i, w := range ws {
 		ds[i] = f.decoder(i, w)
 	}
+	f.decoders.Store(&ds)
 	if len(ws) == 1 {
 		return f.runOne(ctx, ws[0], ds[0])
 	}

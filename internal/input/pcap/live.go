@@ -6,6 +6,7 @@ import (
 	"maps"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -23,9 +24,10 @@ const statsEvery = time.Second
 
 // live is a pcap input on an interface: one worker per capture source.
 type live struct {
-	p    *params
-	b    *backend
-	info map[string]any
+	p        *params
+	b        *backend
+	info     map[string]any
+	decoders atomic.Pointer[[]*Decoder] // set by Run, for Info
 }
 
 func newLive(p *params, b *backend, info map[string]any) *live {
@@ -39,6 +41,11 @@ func (l *live) Info() map[string]any {
 	info := maps.Clone(l.info)
 	if l.b.kernel != nil {
 		info["kernel"] = l.b.kernel()
+	}
+	if ds := l.decoders.Load(); ds != nil {
+		if t := tcpInfo(*ds); t != nil {
+			info["tcp_reassembly"] = t
+		}
 	}
 	return info
 }
@@ -65,8 +72,13 @@ func (l *live) Run(ctx context.Context, ws []*input.Worker) error {
 	cfg := DecoderConfig{Hosts: l.p.hosts, TCPFlows: l.p.tcpFlows, Filter: l.b.filter}
 	var wg sync.WaitGroup
 	errs := make([]error, len(ws))
+	ds := make([]*Decoder, len(ws))
 	for i, w := range ws {
-		d := NewDecoder(cfg, w.Sink)
+		ds[i] = NewDecoder(cfg, w.Sink)
+	}
+	l.decoders.Store(&ds)
+	for i, w := range ws {
+		d := ds[i]
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
