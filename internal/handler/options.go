@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/pktvisor-go/pktvisor/internal/decode"
 	"github.com/pktvisor-go/pktvisor/internal/window"
 )
 
@@ -23,7 +22,6 @@ type Options struct {
 	TopNCount      int    // entries per top-N list (default 10)
 	TopNPercentile float64
 	Recorded       bool // a file replay: no live rates, period length from event time
-	Hosts          decode.HostSpec
 	Config         map[string]any
 	Enable         []string // metric_groups.enable
 	Disable        []string // metric_groups.disable
