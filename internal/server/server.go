@@ -21,11 +21,13 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/pktvisor-go/pktvisor/internal/handler"
 	"github.com/pktvisor-go/pktvisor/internal/policy"
@@ -65,6 +67,17 @@ type Config struct {
 	DefaultPolicy string
 	// Stop is called by DELETE /api/v1/server.
 	Stop func()
+
+	// Limits of the HTTP server; a zero value takes the default named
+	// beside it.
+	ReadHeaderTimeout time.Duration // DefaultReadHeaderTimeout
+	ReadTimeout       time.Duration // a whole request, body included; DefaultReadTimeout
+	WriteTimeout      time.Duration // a whole response; DefaultWriteTimeout
+	IdleTimeout       time.Duration // a keep-alive connection between requests; DefaultIdleTimeout
+	MaxHeaderBytes    int           // DefaultMaxHeaderBytes
+	// MaxConns bounds the open connections (DefaultMaxConns). A connection
+	// beyond it waits at most [ConnWait] for a free slot, then is closed.
+	MaxConns int
 }
 
 // Server is the HTTP server.
@@ -83,9 +96,18 @@ func New(cfg Config, b Backend, log *slog.Logger) *Server {
 	if cfg.DefaultPolicy == "" {
 		cfg.DefaultPolicy = "default"
 	}
+	orDefault(&cfg.ReadHeaderTimeout, DefaultReadHeaderTimeout)
+	orDefault(&cfg.ReadTimeout, DefaultReadTimeout)
+	orDefault(&cfg.WriteTimeout, DefaultWriteTimeout)
+	orDefault(&cfg.IdleTimeout, DefaultIdleTimeout)
+	orDefault(&cfg.MaxHeaderBytes, DefaultMaxHeaderBytes)
+	orDefault(&cfg.MaxConns, DefaultMaxConns)
 	s := &Server{cfg: cfg, b: b, log: log, started: time.Now()}
 	s.prom = newPromHandler(b, cfg.PromInstance)
 	r := chi.NewRouter()
+	// OPTIONS answers from the routing table; HEAD runs the GET handler
+	// (net/http drops the body).
+	r.Use(allowOptions, middleware.GetHead)
 	r.Get("/api/v1/metrics/app", s.app)
 	r.Get("/api/v1/metrics/rates", s.rates)
 	r.Get("/api/v1/metrics/bucket/{n}", s.legacy(false))
@@ -111,6 +133,7 @@ func New(cfg Config, b Backend, log *slog.Logger) *Server {
 	}
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) { writeError(w, http.StatusNotFound, "not found") })
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", strings.Join(allowed(r), ", "))
 		writeError(w, http.StatusMethodNotAllowed, "method not allowed")
 	})
 	s.router = r
@@ -132,8 +155,10 @@ func (s *Server) Listen() (net.Listener, error) {
 
 // Serve serves on ln until ctx ends, then shuts down gracefully.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	s.http = &http.Server{Handler: s.router, ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
+	s.http = s.httpServer()
+	ln = newLimitListener(ln, s.cfg.MaxConns, ConnWait, func(remote net.Addr) {
+		s.log.Warn("connection closed: too many open connections", "remote", remote.String(), "max", s.cfg.MaxConns)
+	})
 	errc := make(chan error, 1)
 	go func() {
 		var err error
@@ -155,6 +180,85 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		defer cancel()
 		return s.http.Shutdown(sctx)
 	}
+}
+
+// Defaults of the [Config] limits.
+const (
+	DefaultReadHeaderTimeout = 10 * time.Second
+	DefaultReadTimeout       = 30 * time.Second
+	DefaultWriteTimeout      = 60 * time.Second
+	DefaultIdleTimeout       = 120 * time.Second
+	DefaultMaxHeaderBytes    = 64 << 10
+	DefaultMaxConns          = 512
+)
+
+func orDefault[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
+	}
+}
+
+func (s *Server) httpServer() *http.Server {
+	return &http.Server{
+		Handler:           s.router,
+		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
+		ReadTimeout:       s.cfg.ReadTimeout,
+		WriteTimeout:      s.cfg.WriteTimeout,
+		IdleTimeout:       s.cfg.IdleTimeout,
+		MaxHeaderBytes:    s.cfg.MaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+}
+
+// methods are the methods a route may have, in the order of an Allow
+// header (OPTIONS is added to every route).
+var methods = []string{http.MethodDelete, http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodPost, http.MethodPut}
+
+// allowed returns the methods the routing table has for r's path: HEAD
+// with GET, OPTIONS with any; none for an unknown path.
+func allowed(r *http.Request) []string {
+	rctx := chi.RouteContext(r.Context())
+	path := r.URL.RawPath
+	if path == "" {
+		path = r.URL.Path
+	}
+	var has []string
+	for _, m := range methods {
+		if m == http.MethodHead || m == http.MethodOptions {
+			continue
+		}
+		if rctx.Routes.Match(chi.NewRouteContext(), m, path) {
+			has = append(has, m)
+		}
+	}
+	if len(has) == 0 {
+		return nil
+	}
+	has = append(has, http.MethodOptions)
+	if slices.Contains(has, http.MethodGet) {
+		has = append(has, http.MethodHead)
+	}
+	slices.Sort(has)
+	return has
+}
+
+// allowOptions answers OPTIONS with 204 and the Allow header of the path
+// (RFC 9110 §9.3.7), or 404 for an unknown path.
+func allowOptions(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodOptions {
+			next.ServeHTTP(w, r)
+			return
+		}
+		ms := allowed(r)
+		if ms == nil {
+			writeError(w, http.StatusNotFound, "not found")
+			return
+		}
+		w.Header().Set("Allow", strings.Join(ms, ", "))
+		w.WriteHeader(http.StatusNoContent)
+	})
 }
 
 func (s *Server) requireToken(next http.Handler) http.Handler {
