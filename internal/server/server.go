@@ -55,13 +55,16 @@ type Backend interface {
 
 // Config configures the server.
 type Config struct {
-	Addr         string // host:port, pktvisor's default localhost:10853
-	AdminAPI     bool
-	AdminToken   string // required as a bearer token on write routes when set
-	TLSCert      string // serve HTTPS when both are set
-	TLSKey       string
-	PromInstance string // "instance" label of every sample
-	Version      string
+	Addr       string // host:port, pktvisor's default localhost:10853
+	AdminAPI   bool
+	AdminToken string // required as a bearer token on write routes when set
+	// AdminInsecure allows AdminAPI without AdminToken on an address that
+	// is not loopback ([Config.Check]).
+	AdminInsecure bool
+	TLSCert       string // serve HTTPS when both are set
+	TLSKey        string
+	PromInstance  string // "instance" label of every sample
+	Version       string
 	// DefaultPolicy is the policy of the legacy /api/v1/metrics routes and
 	// of /metrics ("default").
 	DefaultPolicy string
@@ -105,6 +108,9 @@ func New(cfg Config, b Backend, log *slog.Logger) *Server {
 	s := &Server{cfg: cfg, b: b, log: log, started: time.Now()}
 	s.prom = newPromHandler(b, cfg.PromInstance)
 	r := chi.NewRouter()
+	if hosts := loopbackHosts(cfg.Addr); hosts != nil {
+		r.Use(checkHost(hosts))
+	}
 	// OPTIONS answers from the routing table; HEAD runs the GET handler
 	// (net/http drops the body).
 	r.Use(allowOptions, middleware.GetHead)
@@ -143,9 +149,15 @@ func New(cfg Config, b Backend, log *slog.Logger) *Server {
 // Handler returns the routes, for tests and embedding.
 func (s *Server) Handler() http.Handler { return s.router }
 
-// Listen binds the address, so that "port in use" is reported before the
-// agent starts capturing.
+// Listen checks the configuration ([Config.Check]) and binds the address,
+// so that "port in use" is reported before the agent starts capturing.
 func (s *Server) Listen() (net.Listener, error) {
+	if err := s.cfg.Check(); err != nil {
+		return nil, err
+	}
+	if s.cfg.AdminAPI && s.cfg.AdminToken == "" && !isLoopback(s.cfg.Addr) {
+		s.log.Warn("admin API without a token on an address that is not loopback", "listen", s.cfg.Addr)
+	}
 	ln, err := net.Listen("tcp", s.cfg.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", s.cfg.Addr, err)
@@ -264,7 +276,7 @@ func allowOptions(next http.Handler) http.Handler {
 func (s *Server) requireToken(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s.cfg.AdminToken != "" {
-			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			got, ok := bearer(r.Header.Get("Authorization"))
 			if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(s.cfg.AdminToken)) != 1 {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="pktvisord"`)
 				writeError(w, http.StatusUnauthorized, "missing or invalid bearer token")
@@ -482,4 +494,79 @@ func (s *Server) stopServer(w http.ResponseWriter, r *http.Request) {
 	if s.cfg.Stop != nil {
 		go s.cfg.Stop()
 	}
+}
+
+// ErrAdminExposed is wrapped by the error of [Config.Check] for an admin
+// API without a token on an address that is not loopback.
+var ErrAdminExposed = errors.New("the admin API needs a token on an address that is not loopback")
+
+// Check returns the error [Server.Listen] would return for c before
+// binding: an error wrapping [ErrAdminExposed] when AdminAPI is on without
+// AdminToken or AdminInsecure and Addr is not loopback. Only "localhost"
+// and loopback IP literals count as loopback: a host name is not resolved.
+func (c Config) Check() error {
+	if c.AdminAPI && c.AdminToken == "" && !c.AdminInsecure && !isLoopback(c.Addr) {
+		return fmt.Errorf("--admin-api on %s: %w: set --admin-token or --admin-token-file, or --admin-api-insecure to serve it without one",
+			c.Addr, ErrAdminExposed)
+	}
+	return nil
+}
+
+// isLoopback reports whether the host of addr (host:port) is "localhost"
+// or a loopback IP literal.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// loopbackHosts returns the Host header values (without port, lower case)
+// a server listening on the loopback address addr answers, or nil when
+// addr is not loopback.
+func loopbackHosts(addr string) map[string]bool {
+	if !isLoopback(addr) {
+		return nil
+	}
+	host, _, _ := net.SplitHostPort(addr)
+	return map[string]bool{"localhost": true, "127.0.0.1": true, "::1": true, strings.ToLower(host): true}
+}
+
+// checkHost answers 403 to a request whose Host header is not one of
+// hosts, so that a web page whose name an attacker rebinds to 127.0.0.1
+// cannot read or change the agent from a browser (DNS rebinding).
+func checkHost(hosts map[string]bool) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			host := r.Host
+			if h, _, err := net.SplitHostPort(host); err == nil {
+				host = h
+			} else {
+				host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+			}
+			if !hosts[strings.ToLower(host)] {
+				writeError(w, http.StatusForbidden, fmt.Sprintf(
+					"Host %q not allowed: this server listens on loopback and answers only Host localhost, 127.0.0.1, [::1] or its listen address",
+					r.Host))
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// bearer returns the token of an Authorization header of the Bearer
+// scheme (RFC 6750 §2.1; the scheme is case-insensitive, RFC 9110 §11.1).
+func bearer(h string) (string, bool) {
+	scheme, token, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "bearer") {
+		return "", false
+	}
+	token = strings.TrimLeft(token, " ")
+	return token, token != ""
 }
