@@ -317,6 +317,7 @@ func serverConfig(v config.Visor, fv *config.FlagValues) server.Config {
 		AdminAPI:      v.AdminAPI,
 		AdminToken:    v.AdminToken,
 		AdminInsecure: fv.AdminAPIInsecure,
+		PcapFileDir:   fv.PcapFileDir,
 		TLSCert:       tlsOr(v.TLS, v.TLSCert), TLSKey: tlsOr(v.TLS, v.TLSKey),
 		PromInstance: v.PromInstance,
 		Version:      version.Version,

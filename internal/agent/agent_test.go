@@ -69,6 +69,7 @@ func TestQuickExits(t *testing.T) {
 		{"admin api with token file", []string{"--admin-api", "--admin-token-file", tokenFile, "-l", "0.0.0.0", "-p", usedPort}, 1, "", "address already in use"},
 		{"token and token file", []string{"--admin-api", "--admin-token", "t", "--admin-token-file", tokenFile}, 2, "", "give only one"},
 		{"empty token file", []string{"--admin-api", "--admin-token-file", emptyToken}, 1, "", "holds no token"},
+		{"missing pcap dir", []string{"--admin-api", "--pcap-file-dir", filepath.Join(dir, "none")}, 2, "", "--pcap-file-dir: stat "},
 		{"missing token file", []string{"--admin-api", "--admin-token-file", filepath.Join(dir, "none")}, 1, "", "no such file"},
 	}
 	for _, tc := range cases {

@@ -21,6 +21,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -61,10 +62,14 @@ type Config struct {
 	// AdminInsecure allows AdminAPI without AdminToken on an address that
 	// is not loopback ([Config.Check]).
 	AdminInsecure bool
-	TLSCert       string // serve HTTPS when both are set
-	TLSKey        string
-	PromInstance  string // "instance" label of every sample
-	Version       string
+	// PcapFileDir is the directory pcap_file of taps and policies sent to
+	// the admin API must lie in (after resolving symbolic links); ""
+	// refuses pcap_file there. Documents of --config are not checked.
+	PcapFileDir  string
+	TLSCert      string // serve HTTPS when both are set
+	TLSKey       string
+	PromInstance string // "instance" label of every sample
+	Version      string
 	// DefaultPolicy is the policy of the legacy /api/v1/metrics routes and
 	// of /metrics ("default").
 	DefaultPolicy string
@@ -452,6 +457,10 @@ func (s *Server) addTap(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if msg := s.checkPcapTaps(doc); msg != "" {
+		writeError(w, http.StatusBadRequest, msg)
+		return
+	}
 	t, err := s.b.AddTap(doc)
 	if err != nil {
 		fail(w, err)
@@ -471,6 +480,10 @@ func (s *Server) deleteTap(w http.ResponseWriter, r *http.Request) {
 func (s *Server) addPolicy(w http.ResponseWriter, r *http.Request) {
 	doc, ok := readDoc(w, r)
 	if !ok {
+		return
+	}
+	if msg := s.checkPcapPolicies(doc); msg != "" {
+		writeError(w, http.StatusBadRequest, msg)
 		return
 	}
 	p, err := s.b.AddPolicy(doc)
@@ -501,10 +514,20 @@ func (s *Server) stopServer(w http.ResponseWriter, r *http.Request) {
 var ErrAdminExposed = errors.New("the admin API needs a token on an address that is not loopback")
 
 // Check returns the error [Server.Listen] would return for c before
-// binding: an error wrapping [ErrAdminExposed] when AdminAPI is on without
+// binding: PcapFileDir, if set, is not a directory; or an error wrapping
+// [ErrAdminExposed] when AdminAPI is on without
 // AdminToken or AdminInsecure and Addr is not loopback. Only "localhost"
 // and loopback IP literals count as loopback: a host name is not resolved.
 func (c Config) Check() error {
+	if c.PcapFileDir != "" {
+		st, err := os.Stat(c.PcapFileDir)
+		if err != nil {
+			return fmt.Errorf("--pcap-file-dir: %w", err)
+		}
+		if !st.IsDir() {
+			return fmt.Errorf("--pcap-file-dir: %s is not a directory", c.PcapFileDir)
+		}
+	}
 	if c.AdminAPI && c.AdminToken == "" && !c.AdminInsecure && !isLoopback(c.Addr) {
 		return fmt.Errorf("--admin-api on %s: %w: set --admin-token or --admin-token-file, or --admin-api-insecure to serve it without one",
 			c.Addr, ErrAdminExposed)
