@@ -46,7 +46,7 @@ func Flags(fs *pflag.FlagSet) *FlagValues {
 	fs.BoolVar(&fv.AdminAPIInsecure, "admin-api-insecure", false,
 		"allow --admin-api without a token on an address that is not loopback (anyone who reaches the port may change taps and policies or stop the agent)")
 	fs.StringVar(&fv.AdminTokenFile, "admin-token-file", "",
-		"read the admin API bearer token from `FILE` (one line; not --admin-token, which /proc/PID/cmdline shows; a warning if group or others may read it)")
+		"read the admin API bearer token from `FILE`, trailing newline trimmed (unlike --admin-token it is not in /proc/PID/cmdline; a warning if group or others may read the file)")
 	fs.StringVar(&fv.PcapFileDir, "pcap-file-dir", "",
 		"allow pcap_file in taps and policies of the admin API only inside `DIR` (symbolic links resolved); without it the API refuses pcap_file (--config files are not restricted)")
 	fs.BoolVar(&fv.Version, "version", false, "show the version and exit")

@@ -7,7 +7,11 @@
 // Without Config.AdminAPI the write routes (POST/DELETE of taps and
 // policies, DELETE /api/v1/server) are not registered at all: they answer
 // 404, as in pktvisor. With it, set Config.AdminToken so that they also
-// require "Authorization: Bearer <token>".
+// require "Authorization: Bearer <token>". [Server.Listen] refuses an
+// admin API without a token on an address that is not loopback unless
+// Config.AdminInsecure is set; on loopback every request must carry a Host
+// header naming loopback or the listen host (DNS rebinding), and pcap_file
+// in API documents must lie inside Config.PcapFileDir.
 package server
 
 import (
