@@ -57,6 +57,15 @@ or with the agent's error (exit status 1).
 not hold a pid and the pid file of a running process are refused; a stale
 pid file is replaced. It is removed when the agent stops.
 
+The admin API (--admin-api) changes taps and policies and stops the agent.
+On an address that is not loopback (-l other than localhost, 127.0.0.0/8
+or ::1) it needs a bearer token (--admin-token-file FILE, --admin-token or
+$PKTVISORD_ADMIN_TOKEN) unless --admin-api-insecure is given. On loopback,
+requests must name Host localhost, 127.0.0.1, [::1] or the -l address
+(DNS rebinding); others get 403. pcap_file in taps and policies sent to
+the admin API must lie inside --pcap-file-dir DIR; without it the API
+refuses pcap_file.
+
 Signals:
   SIGTERM, SIGINT  stop
   SIGHUP           reopen the --log-file FILE (for logrotate); ignored
@@ -125,6 +134,15 @@ func run(args []string, stdout, stderr io.Writer, ready *readiness) int {
 		printModules(stdout)
 		return 0
 	}
+	looseToken := false
+	if fv.AdminTokenFile != "" {
+		token, loose, err := config.ReadTokenFile(fv.AdminTokenFile)
+		if err != nil {
+			fmt.Fprintf(stderr, "pktvisord: %v\n", err)
+			return 1
+		}
+		v.AdminToken, looseToken = token, loose
+	}
 	if v.AdminToken == "" {
 		v.AdminToken = os.Getenv(TokenEnv)
 	}
@@ -139,6 +157,11 @@ func run(args []string, stdout, stderr io.Writer, ready *readiness) int {
 		return 1
 	}
 	if err := checkUnsupported(v); err != nil {
+		fmt.Fprintf(stderr, "pktvisord: %v\n", err)
+		return 2
+	}
+	scfg := serverConfig(v, fv)
+	if err := scfg.Check(); err != nil {
 		fmt.Fprintf(stderr, "pktvisord: %v\n", err)
 		return 2
 	}
@@ -167,6 +190,9 @@ func run(args []string, stdout, stderr io.Writer, ready *readiness) int {
 		return 1
 	}
 	defer closeLog()
+	if looseToken {
+		log.Warn("the admin token file is readable by group or others", "path", fv.AdminTokenFile)
+	}
 	if path := os.Getenv(ProfileEnv); path != "" {
 		// A CPU profile of the whole run, for performance work.
 		if f, err := os.Create(path); err == nil {
@@ -200,7 +226,7 @@ func run(args []string, stdout, stderr io.Writer, ready *readiness) int {
 	if ready != nil {
 		onReady = ready.ready
 	}
-	if err := serve(ctx, v, file, iface, log, onReady); err != nil {
+	if err := serve(ctx, v, scfg, file, iface, log, onReady); err != nil {
 		log.Error("pktvisord stopped", "err", err)
 		if ready != nil {
 			ready.fail(err)
@@ -283,9 +309,25 @@ func newLogger(v config.Visor, stderr io.Writer) (*slog.Logger, *logFile, func()
 	return slog.New(slog.NewTextHandler(stderr, opts)), nil, func() {}, nil
 }
 
-// serve runs the agent until ctx ends. It calls onReady (if not nil) once
-// the listener is bound and the taps and policies have started.
-func serve(ctx context.Context, v config.Visor, file *config.File, iface string, log *slog.Logger, onReady func()) error {
+// serverConfig returns the server configuration of the options; serve
+// adds Stop.
+func serverConfig(v config.Visor, fv *config.FlagValues) server.Config {
+	return server.Config{
+		Addr:          net.JoinHostPort(v.Host, strconv.Itoa(v.Port)),
+		AdminAPI:      v.AdminAPI,
+		AdminToken:    v.AdminToken,
+		AdminInsecure: fv.AdminAPIInsecure,
+		PcapFileDir:   fv.PcapFileDir,
+		TLSCert:       tlsOr(v.TLS, v.TLSCert), TLSKey: tlsOr(v.TLS, v.TLSKey),
+		PromInstance: v.PromInstance,
+		Version:      version.Version,
+	}
+}
+
+// serve runs the agent until ctx ends, serving scfg. It calls onReady (if
+// not nil) once the listener is bound and the taps and policies have
+// started.
+func serve(ctx context.Context, v config.Visor, scfg server.Config, file *config.File, iface string, log *slog.Logger, onReady func()) error {
 	if v.TLS {
 		if _, err := tls.LoadX509KeyPair(v.TLSCert, v.TLSKey); err != nil {
 			return fmt.Errorf("load TLS certificate and key: %w", err)
@@ -318,18 +360,11 @@ func serve(ctx context.Context, v config.Visor, file *config.File, iface string,
 		Global: global, Log: log})
 	defer mgr.Close()
 
-	srv := server.New(server.Config{
-		Addr:       net.JoinHostPort(v.Host, strconv.Itoa(v.Port)),
-		AdminAPI:   v.AdminAPI,
-		AdminToken: v.AdminToken,
-		TLSCert:    tlsOr(v.TLS, v.TLSCert), TLSKey: tlsOr(v.TLS, v.TLSKey),
-		PromInstance: v.PromInstance,
-		Version:      version.Version,
-		Stop: func() {
-			log.Info("stopping", "reason", "DELETE /api/v1/server")
-			cancel()
-		},
-	}, mgr, log.With("component", "server"))
+	scfg.Stop = func() {
+		log.Info("stopping", "reason", "DELETE /api/v1/server")
+		cancel()
+	}
+	srv := server.New(scfg, mgr, log.With("component", "server"))
 	ln, err := srv.Listen()
 	if err != nil {
 		return err

@@ -2,6 +2,9 @@ package config
 
 import (
 	"fmt"
+	"io"
+	"os"
+	"strings"
 
 	"github.com/spf13/pflag"
 )
@@ -14,6 +17,11 @@ type FlagValues struct {
 	ConfigFile string // --config FILE
 	Version    bool   // --version
 	Help       bool   // -h, --help
+
+	// Beyond pktvisor, command line only.
+	AdminAPIInsecure bool   // --admin-api-insecure: admin API without a token on a non-loopback address
+	AdminTokenFile   string // --admin-token-file FILE: the admin token, read with [ReadTokenFile]
+	PcapFileDir      string // --pcap-file-dir DIR: where pcap_file of API documents may point
 }
 
 // Flags registers every pktvisord option of pktvisor §4.2 on fs, with
@@ -35,6 +43,12 @@ func Flags(fs *pflag.FlagSet) *FlagValues {
 		}
 	}
 	fs.StringVar(&fv.ConfigFile, "config", "", "read options, taps and policies from this YAML `FILE` (one document, at most 16 MiB)")
+	fs.BoolVar(&fv.AdminAPIInsecure, "admin-api-insecure", false,
+		"allow --admin-api without a token on an address that is not loopback (anyone who reaches the port may change taps and policies or stop the agent)")
+	fs.StringVar(&fv.AdminTokenFile, "admin-token-file", "",
+		"read the admin API bearer token from `FILE`, trailing newline trimmed (unlike --admin-token it is not in /proc/PID/cmdline; a warning if group or others may read the file)")
+	fs.StringVar(&fv.PcapFileDir, "pcap-file-dir", "",
+		"allow pcap_file in taps and policies of the admin API only inside `DIR` (symbolic links resolved); without it the API refuses pcap_file (--config files are not restricted)")
 	fs.BoolVar(&fv.Version, "version", false, "show the version and exit")
 	fs.BoolVarP(&fv.Help, "help", "h", false, "show this help and exit")
 	return fv
@@ -81,5 +95,41 @@ func Merge(file *File, fv *FlagValues, fs *pflag.FlagSet) (Visor, error) {
 	if v.OTel && v.OTelTLS && (v.OTelTLSKey == "" || v.OTelTLSCert == "") {
 		return Visor{}, &Error{Msg: "you must specify --otel-tls-key and --otel-tls-cert to use --otel-tls"}
 	}
+	if fv != nil && fv.AdminTokenFile != "" && v.AdminToken != "" {
+		return Visor{}, &Error{Msg: "--admin-token (or admin_token in --config) and --admin-token-file: give only one"}
+	}
 	return v, nil
+}
+
+// maxTokenFile bounds what [ReadTokenFile] reads.
+const maxTokenFile = 4 << 10
+
+// ReadTokenFile returns the admin API token held in the file at path
+// (--admin-token-file): its content without trailing CR and LF
+// characters. An empty token, or a file of more than 4 KiB, is an error.
+// loose reports that group or others may read the file: the caller warns
+// rather than refuses, because container secrets are commonly mounted
+// that way (Docker 0444, Kubernetes 0644) inside a protected directory.
+func ReadTokenFile(path string) (token string, loose bool, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", false, fmt.Errorf("--admin-token-file: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return "", false, fmt.Errorf("--admin-token-file: %w", err)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxTokenFile+1))
+	if err != nil {
+		return "", false, fmt.Errorf("--admin-token-file: %w", err)
+	}
+	if len(b) > maxTokenFile {
+		return "", false, fmt.Errorf("--admin-token-file: %s is larger than %d bytes", path, maxTokenFile)
+	}
+	token = strings.TrimRight(string(b), "\r\n")
+	if token == "" {
+		return "", false, fmt.Errorf("--admin-token-file: %s holds no token", path)
+	}
+	return token, st.Mode().Perm()&0o044 != 0, nil
 }

@@ -2,6 +2,9 @@ package config
 
 import (
 	"io"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/spf13/pflag"
@@ -75,5 +78,89 @@ func TestFlagsOther(t *testing.T) {
 	}
 	if fv.ConfigFile != "a.yaml" || !fv.Version || !fv.Help || !fv.Visor.AdminAPI || fs.Arg(0) != "eth0" {
 		t.Fatalf("unexpected %+v args %v", fv, fs.Args())
+	}
+}
+
+func TestFlagsBeyondPktvisor(t *testing.T) {
+	tests := []struct {
+		name    string
+		file    *File
+		args    []string
+		wantErr string
+		check   func(*FlagValues, Visor) bool
+	}{
+		{name: "defaults", check: func(fv *FlagValues, v Visor) bool {
+			return !fv.AdminAPIInsecure && fv.AdminTokenFile == "" && fv.PcapFileDir == ""
+		}},
+		{name: "set", args: []string{"--admin-api-insecure", "--admin-token-file", "/run/t", "--pcap-file-dir", "/srv/pcap"},
+			check: func(fv *FlagValues, v Visor) bool {
+				return fv.AdminAPIInsecure && fv.AdminTokenFile == "/run/t" && fv.PcapFileDir == "/srv/pcap"
+			}},
+		{name: "token and token file", args: []string{"--admin-token", "x", "--admin-token-file", "/run/t"},
+			wantErr: "--admin-token (or admin_token in --config) and --admin-token-file: give only one"},
+		{name: "config token and token file", file: &File{Visor: Visor{AdminToken: "x"}}, args: []string{"--admin-token-file", "/run/t"},
+			wantErr: "--admin-token (or admin_token in --config) and --admin-token-file: give only one"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fs := pflag.NewFlagSet("pktvisord", pflag.ContinueOnError)
+			fs.SetOutput(io.Discard)
+			fv := Flags(fs)
+			if err := fs.Parse(tt.args); err != nil {
+				t.Fatal(err)
+			}
+			v, err := Merge(tt.file, fv, fs)
+			if tt.wantErr != "" {
+				if err == nil || err.Error() != tt.wantErr {
+					t.Fatalf("got %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || !tt.check(fv, v) {
+				t.Fatalf("err %v, %+v", err, fv)
+			}
+		})
+	}
+}
+
+func TestReadTokenFile(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name, content string
+		mode          os.FileMode
+		token         string
+		loose         bool
+		wantErr       string
+	}{
+		{name: "newline", content: "s3cret\n", mode: 0o600, token: "s3cret"},
+		{name: "crlf", content: "s3cret\r\n", mode: 0o400, token: "s3cret"},
+		{name: "no newline", content: "s3cret", mode: 0o600, token: "s3cret"},
+		{name: "group readable", content: "s3cret\n", mode: 0o640, token: "s3cret", loose: true},
+		{name: "world readable", content: "s3cret\n", mode: 0o604, token: "s3cret", loose: true},
+		{name: "empty", content: "", mode: 0o600, wantErr: "holds no token"},
+		{name: "only newline", content: "\n", mode: 0o600, wantErr: "holds no token"},
+		{name: "too large", content: strings.Repeat("x", 5000), mode: 0o600, wantErr: "larger than 4096 bytes"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(dir, strings.ReplaceAll(tt.name, " ", "_"))
+			if err := os.WriteFile(path, []byte(tt.content), tt.mode); err != nil {
+				t.Fatal(err)
+			}
+			os.Chmod(path, tt.mode)
+			token, loose, err := ReadTokenFile(path)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("got %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || token != tt.token || loose != tt.loose {
+				t.Fatalf("got %q %v %v, want %q %v", token, loose, err, tt.token, tt.loose)
+			}
+		})
+	}
+	if _, _, err := ReadTokenFile(filepath.Join(dir, "none")); err == nil || !strings.Contains(err.Error(), "no such file") {
+		t.Errorf("missing file: %v", err)
 	}
 }

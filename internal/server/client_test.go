@@ -37,7 +37,7 @@ func TestClient(t *testing.T) {
 	if err := m.Wait(ctx); err != nil {
 		t.Fatal(err)
 	}
-	s := New(Config{AdminAPI: true, AdminToken: "s3cret", Version: "9.9"}, m, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s := New(Config{AdminAPI: true, AdminToken: "s3cret", Version: "9.9", PcapFileDir: "../../testdata/captures"}, m, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	ts := newServer(t, s)
 	c, err := api.New(ts.URL, api.WithToken("s3cret"))
 	if err != nil {
