@@ -22,6 +22,7 @@ func PeriodJSON(p window.Period) metric.Period {
 // (*sketch.Quantile, *sketch.IntQuantile).
 type Quantiler interface {
 	N() uint64
+	Sum() float64
 	Quantile(rank float64) float64
 }
 
@@ -40,15 +41,17 @@ func QuantileJSON(q Quantiler) map[string]any {
 }
 
 // SetQuantile stores the sketch's quantiles at path as a Summary leaf,
-// unless the sketch is empty (pktvisor omits the key then).
+// with the sketch's count and sum, unless the sketch is empty (pktvisor
+// omits the key then).
 func SetQuantile(m map[string]any, q Quantiler, path ...string) {
 	if j := QuantileJSON(q); j != nil {
-		Set(m, &Summary{Quantiles: j, Count: q.N(), Sum: math.NaN()}, path...)
+		Set(m, &Summary{Quantiles: j, Count: q.N(), Sum: q.Sum()}, path...)
 	}
 }
 
-// SetRate stores a rate's quantiles at path as a Summary leaf, plus "live"
-// when the period is live and the stream is not recorded (pktvisor's rule).
+// SetRate stores a rate's quantiles at path as a Summary leaf (Count: the
+// recorded seconds, Sum: their events), plus "live" when the period is
+// live and the stream is not recorded (pktvisor's rule).
 // Prometheus renders the quantiles as a summary; a live-only rate (no
 // complete second yet) has no quantiles.
 func SetRate(m map[string]any, r *sketch.Rate, p window.Period, recorded bool, path ...string) {
@@ -59,7 +62,7 @@ func SetRate(m map[string]any, r *sketch.Rate, p window.Period, recorded bool, p
 // handler's schema (see [metric.Summary.Prefix]).
 func SetRatePrefixed(m map[string]any, r *sketch.Rate, p window.Period, recorded bool, prefix string, path ...string) {
 	q := r.Quantile()
-	s := &Summary{Quantiles: QuantileJSON(q), Count: q.N(), Sum: math.NaN(), Prefix: prefix}
+	s := &Summary{Quantiles: QuantileJSON(q), Count: q.N(), Sum: q.Sum(), Prefix: prefix}
 	if p.Live && !recorded {
 		live := r.Live()
 		s.Live = &live
