@@ -1,6 +1,7 @@
 package handler
 
 import (
+	"reflect"
 	"testing"
 
 	"github.com/pktvisor-go/pktvisor/internal/sketch"
@@ -116,4 +117,37 @@ func m2key(m map[string]any) string {
 		return k
 	}
 	return ""
+}
+
+// TestIdleRate checks that a rate that saw no events renders zeros (as
+// pktvisor's timer-driven rates do), with "live" only where pktvisor
+// renders it.
+func TestIdleRate(t *testing.T) {
+	zeros := map[string]any{"p50": int64(0), "p90": int64(0), "p95": int64(0), "p99": int64(0)}
+	withLive := map[string]any{"p50": int64(0), "p90": int64(0), "p95": int64(0), "p99": int64(0), "live": uint64(0)}
+	tests := []struct {
+		name     string
+		period   window.Period
+		recorded bool
+		want     map[string]any
+	}{
+		{"closed period", window.Period{StartTS: 60e9, EndTS: 120e9, Length: 60e9}, false, zeros},
+		{"live bucket", window.Period{StartTS: 60e9, EndTS: 90e9, Length: 30e9, Live: true}, false, withLive},
+		{"live bucket of a recorded stream", window.Period{StartTS: 60e9, EndTS: 90e9, Length: 30e9, Live: true}, true, zeros},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m := map[string]any{}
+			SetRate(m, sketch.NewRate(), tc.period, tc.recorded, "rates", "total")
+			got := Plain(m)
+			want := map[string]any{"rates": map[string]any{"total": tc.want}}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("got %v, want %v", got, want)
+			}
+			s := summaryAt(t, m, "rates", "total")
+			if s.Count != 0 || s.Sum != 0 {
+				t.Errorf("count %d sum %v, want 0 0", s.Count, s.Sum)
+			}
+		})
+	}
 }
