@@ -1,7 +1,9 @@
 package server
 
 import (
+	"encoding/json"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
@@ -13,6 +15,7 @@ import (
 
 	"github.com/pktvisor-go/pktvisor/internal/handler"
 	_ "github.com/pktvisor-go/pktvisor/internal/handler/all"
+	"github.com/pktvisor-go/pktvisor/internal/metric"
 	"github.com/pktvisor-go/pktvisor/internal/sketch"
 )
 
@@ -114,5 +117,115 @@ func TestIdleRatesExposition(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestInvalidLabelValue checks that a top-N item whose name is not UTF-8
+// (a DHCP hostname off the wire) neither breaks the exposition nor hides
+// the families rendered after it.
+func TestInvalidLabelValue(t *testing.T) {
+	trees := idleTrees(t, true)
+	for i := range trees {
+		if trees[i].Schema != "dhcp" {
+			continue
+		}
+		trees[i].Tree["top_clients"] = &metric.TopN{Label: "client", Items: []metric.Item{
+			{Name: "\xff\xfehost", Estimate: 3}, {Name: "\xfe\xffhost", Estimate: 2}, {Name: "ok", Estimate: 1},
+		}}
+	}
+	want := map[string]bool{}
+	for _, tr := range trees {
+		metric.Walk(tr.Tree, func(path []string, v any) {
+			if _, ok := v.(metric.Period); ok {
+				return
+			}
+			prefix := tr.Schema
+			if s, ok := v.(*metric.Summary); ok && s.Prefix != "" {
+				prefix = s.Prefix
+			}
+			if t, ok := v.(*metric.TopN); ok && len(t.Items) == 0 {
+				return // an empty list has no series
+			}
+			want[prefix+"_"+strings.Join(path, "_")] = true
+		})
+	}
+	body, fams := scrape(t, trees...)
+	var missing []string
+	for name := range want {
+		if fams[name] == nil {
+			missing = append(missing, name)
+		}
+	}
+	slices.Sort(missing)
+	if len(missing) > 0 {
+		t.Errorf("%d of %d families missing: %v", len(missing), len(want), missing)
+	}
+	top := fams["dhcp_top_clients"]
+	if top == nil {
+		t.Fatal("no dhcp_top_clients")
+	}
+	got := map[string]float64{}
+	for _, m := range top.Metric {
+		for _, l := range m.Label {
+			if l.GetName() == "client" {
+				got[l.GetValue()] = m.GetGauge().GetValue()
+			}
+		}
+	}
+	// Both invalid names become "\ufffd\ufffdhost" (one U+FFFD per invalid
+	// byte, as encoding/json writes them): their estimates add up.
+	wantTop := map[string]float64{"\ufffd\ufffdhost": 5, "ok": 1}
+	if len(got) != len(wantTop) || got["\ufffd\ufffdhost"] != 5 || got["ok"] != 1 {
+		t.Errorf("dhcp_top_clients = %v, want %v", got, wantTop)
+	}
+	if e := fams["pktvisor_collector_errors"]; e == nil || e.Metric[0].GetGauge().GetValue() != 0 {
+		t.Errorf("pktvisor_collector_errors = %v, want 0\n%s", e, body)
+	}
+}
+
+// TestCollectorErrorsCounted checks that a series the client library
+// refuses is counted in pktvisor_collector_errors while the others are
+// still exported.
+func TestCollectorErrorsCounted(t *testing.T) {
+	tree := map[string]any{
+		// A list whose label is one of the collector's own is refused
+		// (duplicate label names).
+		"top_taps": &metric.TopN{Label: "tap", Items: []metric.Item{{Name: "x", Estimate: 1}}},
+		"good":     metric.Counter(2),
+	}
+	_, fams := scrape(t, handler.Labeled{Policy: "p", Tap: "t", Schema: "dns", Tree: tree})
+	if g := fams["dns_good"]; g == nil || g.Metric[0].GetGauge().GetValue() != 2 {
+		t.Errorf("dns_good = %v, want 2", g)
+	}
+	if e := fams["pktvisor_collector_errors"]; e == nil || e.Metric[0].GetGauge().GetValue() != 1 {
+		t.Errorf("pktvisor_collector_errors = %v, want 1", e)
+	}
+}
+
+// TestLabelValue checks that label values become valid UTF-8 the way
+// encoding/json writes the same string in the REST API.
+func TestLabelValue(t *testing.T) {
+	tests := []struct{ name, in, want string }{
+		{"valid", "host-1.example", "host-1.example"},
+		{"valid multibyte", "h\u00f6st", "h\u00f6st"},
+		{"invalid bytes", "\xff\xfehost", "\ufffd\ufffdhost"},
+		{"truncated sequence", "a\xe2\x82", "a\ufffd\ufffd"},
+		{"surrogate half", "\xed\xa0\x80x", "\ufffd\ufffd\ufffdx"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := labelValue(tc.in)
+			if got != tc.want {
+				t.Errorf("labelValue(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+			var fromJSON string
+			b, err := json.Marshal(tc.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal(b, &fromJSON); err != nil || fromJSON != got {
+				t.Errorf("JSON writes %q (%v), label %q", fromJSON, err, got)
+			}
+		})
 	}
 }
