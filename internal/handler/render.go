@@ -22,6 +22,7 @@ func PeriodJSON(p window.Period) metric.Period {
 // (*sketch.Quantile, *sketch.IntQuantile).
 type Quantiler interface {
 	N() uint64
+	Sum() float64
 	Quantile(rank float64) float64
 }
 
@@ -39,18 +40,25 @@ func QuantileJSON(q Quantiler) map[string]any {
 	}
 }
 
+// zeroQuantiles is the quantile object of a rate that recorded no second.
+func zeroQuantiles() map[string]any {
+	return map[string]any{"p50": int64(0), "p90": int64(0), "p95": int64(0), "p99": int64(0)}
+}
+
 // SetQuantile stores the sketch's quantiles at path as a Summary leaf,
-// unless the sketch is empty (pktvisor omits the key then).
+// with the sketch's count and sum, unless the sketch is empty (pktvisor
+// omits the key then).
 func SetQuantile(m map[string]any, q Quantiler, path ...string) {
 	if j := QuantileJSON(q); j != nil {
-		Set(m, &Summary{Quantiles: j, Count: q.N(), Sum: math.NaN()}, path...)
+		Set(m, &Summary{Quantiles: j, Count: q.N(), Sum: q.Sum()}, path...)
 	}
 }
 
-// SetRate stores a rate's quantiles at path as a Summary leaf, plus "live"
-// when the period is live and the stream is not recorded (pktvisor's rule).
-// Prometheus renders the quantiles as a summary; a live-only rate (no
-// complete second yet) has no quantiles.
+// SetRate stores a rate's quantiles at path as a Summary leaf (Count: the
+// recorded seconds, Sum: their events), plus "live" when the period is
+// live and the stream is not recorded (pktvisor's rule). A rate that has
+// recorded no second yet (an idle period) renders zeros, as pktvisor's
+// timer-driven rates do: its quantiles are 0, and so are Count and Sum.
 func SetRate(m map[string]any, r *sketch.Rate, p window.Period, recorded bool, path ...string) {
 	SetRatePrefixed(m, r, p, recorded, "", path...)
 }
@@ -59,14 +67,15 @@ func SetRate(m map[string]any, r *sketch.Rate, p window.Period, recorded bool, p
 // handler's schema (see [metric.Summary.Prefix]).
 func SetRatePrefixed(m map[string]any, r *sketch.Rate, p window.Period, recorded bool, prefix string, path ...string) {
 	q := r.Quantile()
-	s := &Summary{Quantiles: QuantileJSON(q), Count: q.N(), Sum: math.NaN(), Prefix: prefix}
+	s := &Summary{Quantiles: QuantileJSON(q), Count: q.N(), Sum: q.Sum(), Prefix: prefix}
+	if s.Quantiles == nil {
+		s.Quantiles = zeroQuantiles()
+	}
 	if p.Live && !recorded {
 		live := r.Live()
 		s.Live = &live
 	}
-	if s.Quantiles != nil || s.Live != nil {
-		Set(m, s, path...)
-	}
+	Set(m, s, path...)
 }
 
 // Topper is a sketch that reports its heaviest keys: a [sketch.TopN] or a

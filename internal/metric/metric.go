@@ -25,8 +25,8 @@ type Gauge uint64
 type Summary struct {
 	Quantiles map[string]any // p50, p90, p95, p99 (numbers)
 	Live      *uint64        // last complete second, for live rates
-	Count     uint64         // values in the sketch
-	Sum       float64        // sum of the values; NaN when the sketch keeps none
+	Count     uint64         // values in the sketch (for a rate: seconds)
+	Sum       float64        // sum of the values (for a rate: events in those seconds)
 	// Prefix, when set, replaces the handler's schema as the first part of
 	// the Prometheus name (pktvisor names net v1's byte rates "payload_").
 	Prefix string

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -43,11 +44,21 @@ func (p *promHandler) serve(pol string, withHandler bool) http.HandlerFunc {
 
 // collector turns rendered handler trees into constant metrics; one HELP
 // and TYPE per family (the registry groups samples by name).
+//
+// A series the client library refuses (an invalid name, a label value it
+// rejects) is skipped and counted; the collector goes on with the others
+// and reports the count of its scrape as the gauge
+// pktvisor_collector_errors, always present (0 when none). Label values
+// that come off the wire are made valid UTF-8 first (see [labelValue]).
 type collector struct {
 	trees       []handler.Labeled
 	instance    string
 	withHandler bool
 }
+
+// collectorErrorsDesc describes the gauge of refused series.
+var collectorErrorsDesc = prometheus.NewDesc("pktvisor_collector_errors",
+	"series of this scrape that could not be rendered and were left out", nil, nil)
 
 // Describe sends nothing: the metrics depend on what the handlers saw
 // (an unchecked collector).
@@ -55,19 +66,24 @@ func (c *collector) Describe(chan<- *prometheus.Desc) {}
 
 // Collect implements prometheus.Collector.
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
+	errs := 0
 	for _, t := range c.trees {
 		names := []string{"policy", "tap"}
-		values := []string{t.Policy, t.Tap}
+		values := []string{labelValue(t.Policy), labelValue(t.Tap)}
 		if c.withHandler {
 			names = append(names, "handler")
-			values = append(values, t.Handler)
+			values = append(values, labelValue(t.Handler))
 		}
 		if c.instance != "" {
 			names = append(names, "instance")
-			values = append(values, c.instance)
+			values = append(values, labelValue(c.instance))
 		}
 		w := &walker{ch: ch, schema: t.Schema, names: names, values: values}
 		w.walk(t.Tree)
+		errs += w.errors
+	}
+	if m, err := prometheus.NewConstMetric(collectorErrorsDesc, prometheus.GaugeValue, float64(errs)); err == nil {
+		ch <- m
 	}
 }
 
@@ -76,6 +92,16 @@ type walker struct {
 	schema string
 	names  []string
 	values []string
+	errors int // series refused by the client library
+}
+
+// send sends m, or counts err.
+func (w *walker) send(m prometheus.Metric, err error) {
+	if err != nil {
+		w.errors++
+		return
+	}
+	w.ch <- m
 }
 
 func (w *walker) name(prefix string, path []string) string {
@@ -96,9 +122,9 @@ func (w *walker) walk(tree map[string]any) {
 	metric.Walk(tree, func(path []string, v any) {
 		switch x := v.(type) {
 		case metric.Counter:
-			w.ch <- prometheus.MustNewConstMetric(w.desc("", path), prometheus.GaugeValue, float64(x), w.values...)
+			w.send(prometheus.NewConstMetric(w.desc("", path), prometheus.GaugeValue, float64(x), w.values...))
 		case metric.Gauge:
-			w.ch <- prometheus.MustNewConstMetric(w.desc("", path), prometheus.GaugeValue, float64(x), w.values...)
+			w.send(prometheus.NewConstMetric(w.desc("", path), prometheus.GaugeValue, float64(x), w.values...))
 		case *metric.Summary:
 			w.summary(path, x)
 		case *metric.TopN:
@@ -113,10 +139,10 @@ func (w *walker) walk(tree map[string]any) {
 
 func (w *walker) summary(path []string, s *metric.Summary) {
 	if s.Quantiles == nil {
-		// Only a live value so far (no complete second): a gauge.
+		// Only a live value: a gauge.
 		if s.Live != nil {
-			w.ch <- prometheus.MustNewConstMetric(w.desc(s.Prefix, append(slices.Clone(path), "live")), prometheus.GaugeValue,
-				float64(*s.Live), w.values...)
+			w.send(prometheus.NewConstMetric(w.desc(s.Prefix, append(slices.Clone(path), "live")), prometheus.GaugeValue,
+				float64(*s.Live), w.values...))
 		}
 		return
 	}
@@ -132,21 +158,54 @@ func (w *walker) summary(path []string, s *metric.Summary) {
 		}
 		q[pct/100] = f
 	}
-	m, err := prometheus.NewConstSummary(w.desc(s.Prefix, path), s.Count, s.Sum, q, w.values...)
-	if err == nil {
-		w.ch <- m
-	}
+	w.send(prometheus.NewConstSummary(w.desc(s.Prefix, path), s.Count, s.Sum, q, w.values...))
 }
 
+// top renders one gauge per item, the item's name in the list's label.
+// Names made equal by [labelValue] are one series: their estimates add up.
 func (w *walker) top(path []string, t *metric.TopN) {
 	label := t.Label
 	if label == "" {
 		label = "name"
 	}
 	d := w.desc("", path, label)
+	names := make([]string, 0, len(t.Items))
+	sums := make(map[string]uint64, len(t.Items))
 	for _, it := range t.Items {
-		w.ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, float64(it.Estimate), append(slices.Clone(w.values), it.Name)...)
+		n := labelValue(it.Name)
+		if _, ok := sums[n]; !ok {
+			names = append(names, n)
+		}
+		sums[n] += it.Estimate
 	}
+	values := append(slices.Clone(w.values), "")
+	for _, n := range names {
+		values[len(values)-1] = n
+		w.send(prometheus.NewConstMetric(d, prometheus.GaugeValue, float64(sums[n]), values...))
+	}
+}
+
+// labelValue returns s with every byte that is not part of valid UTF-8
+// replaced by U+FFFD, one per byte, as encoding/json writes such a string
+// in the REST API's JSON: top-N names come off the wire (a DHCP hostname
+// may hold any bytes) and the client library refuses a label value that
+// is not UTF-8.
+func labelValue(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 8)
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b.WriteRune(utf8.RuneError)
+		} else {
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
 }
 
 // histogram renders pktvisor's cumulative buckets and count.
@@ -159,10 +218,7 @@ func (w *walker) histogram(path []string, h *metric.Histogram) {
 		}
 		buckets[le] = b.Cumulative
 	}
-	m, err := prometheus.NewConstHistogram(w.desc("", path), h.Count, math.NaN(), buckets, w.values...)
-	if err == nil {
-		w.ch <- m
-	}
+	w.send(prometheus.NewConstHistogram(w.desc("", path), h.Count, math.NaN(), buckets, w.values...))
 }
 
 func toFloat(v any) (float64, bool) {

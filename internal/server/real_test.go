@@ -4,11 +4,13 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"math"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
@@ -103,6 +105,26 @@ func TestRealExposition(t *testing.T) {
 		if !found {
 			t.Errorf("dns_top_qtype{qtype=\"AAAA\"} 1476 missing")
 		}
+	}
+	summaries := 0
+	for name, f := range fams {
+		for _, m := range f.Metric {
+			if s := m.GetSummary(); f.GetType() == dto.MetricType_SUMMARY && s != nil {
+				summaries++
+				// A true sum: a number, 0 with no values, positive when
+				// a quantile is.
+				sum, positive := s.GetSampleSum(), false
+				for _, q := range s.GetQuantile() {
+					positive = positive || q.GetValue() > 0
+				}
+				if math.IsNaN(sum) || sum < 0 || (s.GetSampleCount() == 0 && sum != 0) || (positive && sum <= 0) {
+					t.Errorf("%s: _sum %v with _count %d", name, sum, s.GetSampleCount())
+				}
+			}
+		}
+	}
+	if summaries == 0 {
+		t.Error("no summary series")
 	}
 	for name := range fams {
 		if n := strings.Count(body, "# TYPE "+name+" "); n != 1 {

@@ -56,6 +56,19 @@ func (q *IntQuantile) updateSlow(v uint64) {
 // N returns the number of values added.
 func (q *IntQuantile) N() uint64 { return q.nSmall + q.big.N() }
 
+// Sum returns the sum of the values added (0 when empty): exact for the
+// counted values (computed from their counts, so Update does not pay for
+// it), as [Quantile.Sum] for the large ones.
+func (q *IntQuantile) Sum() float64 {
+	var t uint64
+	if q.small != nil {
+		for v, c := range q.small {
+			t += uint64(v) * uint64(c)
+		}
+	}
+	return float64(t) + q.big.Sum()
+}
+
 // Min and Max return the exact extremes (0 when empty).
 func (q *IntQuantile) Min() float64 { return float64(q.min) }
 

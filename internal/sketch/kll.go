@@ -62,6 +62,9 @@ type kll struct {
 	// min and max are 0 while n == 0.
 	n        uint64
 	min, max float64
+	// sum is the sum of the values that left the insert buffer (and of
+	// the levels merged in): [Quantile.Sum] adds buf[:nbuf].
+	sum float64
 	// items holds levels 1 and up: level h is items[levels[h]:levels[h+1]].
 	// Level 0 of this layout is always empty (levels[0] == levels[1]) and
 	// items[:levels[1]] is free.
@@ -143,6 +146,7 @@ func (s *kll) resetLevels() {
 // and compacts it into level 1.
 func (s *kll) flush() {
 	b := s.buf[:s.nbuf]
+	s.sum += sumFloats(b)
 	sortFloats(b)
 	s.addRange(b[0], b[len(b)-1], uint64(len(b)))
 	coin := s.coin()
@@ -250,13 +254,14 @@ func (q *Quantile) Merge(o *Quantile) {
 	if src.n > 0 {
 		s.addRange(src.min, src.max, src.n)
 	}
+	s.sum += src.sum // src's level 0 is summed where it was pushed
 	s.rng ^= src.rng
 }
 
 // Reset empties q, keeping its memory.
 func (q *Quantile) Reset() {
 	s := &q.impl
-	s.n, s.min, s.max = 0, 0, 0
+	s.n, s.min, s.max, s.sum = 0, 0, 0, 0
 	s.rng = 0
 	s.nbuf = 0
 	if s.numLevels == 0 {
@@ -279,6 +284,32 @@ func (q *Quantile) N() uint64 { return q.impl.count() }
 
 // Empty reports whether no value has been added.
 func (q *Quantile) Empty() bool { return q.impl.count() == 0 }
+
+// Sum returns the sum of the values added (0 when empty); merged sketches
+// add their sums. It is exact while the values and their partial sums are
+// integers below 2^53. Update does not pay for it: the values of the
+// insert buffer are added up when it is compacted and by Sum itself.
+func (q *Quantile) Sum() float64 {
+	s := &q.impl
+	return s.sum + sumFloats(s.buf[:s.nbuf])
+}
+
+// sumFloats returns the sum of a, in four running sums so that the
+// additions do not wait on each other.
+func sumFloats(a []float64) float64 {
+	var t0, t1, t2, t3 float64
+	for len(a) >= 4 {
+		t0 += a[0]
+		t1 += a[1]
+		t2 += a[2]
+		t3 += a[3]
+		a = a[4:]
+	}
+	for _, v := range a {
+		t0 += v
+	}
+	return (t0 + t1) + (t2 + t3)
+}
 
 // Min returns the exact smallest value added (0 when empty).
 func (q *Quantile) Min() float64 {

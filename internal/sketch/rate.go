@@ -120,8 +120,9 @@ func (r *Rate) Close(ts int64) {
 func (r *Rate) Live() uint64 { return r.impl.live }
 
 // Quantile returns the per-second rates seen so far (excluding the
-// running second), built from the recorded seconds when they changed. The
-// sketch belongs to r: it is valid until r changes.
+// running second), built from the recorded seconds when they changed; its
+// [Quantile.Sum] is the sum of the recorded per-second counts. The sketch
+// belongs to r: it is valid until r changes.
 func (r *Rate) Quantile() *Quantile {
 	s := &r.impl
 	if !s.qValid {

@@ -1,7 +1,9 @@
 package netstats
 
 import (
+	"maps"
 	"net/netip"
+	"reflect"
 	"testing"
 
 	"github.com/pktvisor-go/pktvisor/internal/decode"
@@ -200,5 +202,30 @@ func TestKernelFiltered(t *testing.T) {
 	j, _ := h.Bucket(0, 0)
 	if j["events"] != uint64(451) || j["filtered"] != uint64(450) || j["total"] != uint64(1) || j["udp"] != uint64(1) {
 		t.Fatalf("events %v filtered %v total %v udp %v", j["events"], j["filtered"], j["total"], j["udp"])
+	}
+}
+
+// TestIdleRates checks that a handler that saw no packet renders its
+// rates as zeros, as pktvisor does, with "live" only in the live bucket.
+func TestIdleRates(t *testing.T) {
+	h := newV1(t, handler.Options{Name: "n", Periods: 2})
+	h.Start(60e9)
+	h.Tick(125e9) // bucket 1 is 60..120 s, the live bucket 120..125 s
+	zeros := map[string]any{"p50": int64(0), "p90": int64(0), "p95": int64(0), "p99": int64(0)}
+	for n, wantLive := range []bool{true, false} {
+		j, err := h.Bucket(n, 125e9)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rates, _ := j["rates"].(map[string]any)
+		for _, name := range rateNames {
+			want := maps.Clone(zeros)
+			if wantLive {
+				want["live"] = uint64(0)
+			}
+			if got := rates[name]; !reflect.DeepEqual(got, want) {
+				t.Errorf("bucket %d: rates.%s = %v, want %v", n, name, got, want)
+			}
+		}
 	}
 }
