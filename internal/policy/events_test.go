@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/pktvisor-go/pktvisor/internal/capture/pcapfile"
 	"github.com/pktvisor-go/pktvisor/internal/decode"
@@ -373,3 +374,68 @@ func TestCheckedBeforeOpen(t *testing.T) {
 
 // MaxTestFilter repeats a filter term past pcap.MaxFilterLen.
 const MaxTestFilter = pcap.MaxFilterLen/len("port 53 or ") + 1
+
+// TestSlowOpenDoesNotBlockReaders: while an input takes long to open, the
+// API's readers (metrics, taps, policies) answer at once.
+func TestSlowOpenDoesNotBlockReaders(t *testing.T) {
+	release := make(chan struct{})
+	entered := make(chan struct{})
+	open := func(ctx context.Context, typ string, c input.Config) (input.Stream, error) {
+		if c.Map["iface"] == "slow0" {
+			close(entered)
+			<-release
+			return nil, errors.New("slow0 gone")
+		}
+		return input.Open(ctx, typ, c)
+	}
+	m := NewManager(context.Background(), ManagerConfig{Periods: 1, DeepSampleRate: 100, Open: open,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	defer m.Close()
+	load(t, m, `
+visor:
+  taps:
+    file:
+      input_type: pcap
+      config:
+        pcap_file: ../../testdata/captures/dns_ipv4_udp.pcap
+    slow:
+      input_type: pcap
+      config:
+        iface: slow0
+  policies:
+    fast:
+      kind: collection
+      input:
+        tap: file
+        input_type: pcap
+      handlers:
+        modules:
+          n:
+            type: net
+`)
+	done := make(chan error, 1)
+	go func() {
+		_, err := m.AddPolicy([]byte("visor:\n  policies:\n    s:\n      kind: collection\n      input:\n        tap: slow\n        input_type: pcap\n      handlers:\n        modules:\n          n:\n            type: net\n"))
+		done <- err
+	}()
+	<-entered
+	answered := make(chan struct{})
+	go func() {
+		defer close(answered)
+		if _, err := m.Metrics("fast", false, 0); err != nil {
+			t.Errorf("metrics: %v", err)
+		}
+		if len(m.Taps()) != 2 || len(m.Policies()) != 1 {
+			t.Errorf("taps %d policies %d", len(m.Taps()), len(m.Policies()))
+		}
+	}()
+	select {
+	case <-answered:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the API's readers waited for an input that is opening")
+	}
+	close(release)
+	if err := <-done; err == nil || !strings.Contains(err.Error(), "slow0 gone") {
+		t.Fatalf("slow policy: %v", err)
+	}
+}

@@ -36,9 +36,16 @@ type ManagerConfig struct {
 }
 
 // Manager runs taps, input streams and collection policies, and answers
-// the REST API. Its methods are safe for concurrent use; they serialize on
-// one lock (control plane only: packets never take it).
+// the REST API. Its methods are safe for concurrent use (control plane
+// only: packets never take its locks).
+//
+// Two locks: ops serializes changes (taps and policies added or removed)
+// and is held while inputs open and close; mu guards the maps and is held
+// only briefly. The maps are written with both held, so a change reads
+// them under ops alone and the API's readers under mu alone: an input that
+// takes long to open never stalls /metrics, /taps or /policies.
 type Manager struct {
+	ops      sync.Mutex
 	mu       sync.Mutex
 	ctx      context.Context
 	cfg      ManagerConfig
@@ -116,6 +123,8 @@ func (m *Manager) Close() {
 
 // AddTaps registers taps; a name already defined is ErrExists.
 func (m *Manager) AddTaps(taps ...config.Tap) error {
+	m.ops.Lock()
+	defer m.ops.Unlock()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, t := range taps {
@@ -151,8 +160,9 @@ func inputName(tap string, typ string, cfg map[string]any) string {
 }
 
 func (m *Manager) addPolicy(p config.Policy) (err error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.ops.Lock()
+	defer m.ops.Unlock()
+	// The maps are read under ops (see Manager); mu is taken to publish.
 	if _, ok := m.policies[p.Name]; ok {
 		return errf(ErrExists, "policy with name '%s' already defined", p.Name)
 	}
@@ -207,8 +217,7 @@ func (m *Manager) addPolicy(p config.Policy) (err error) {
 	defer func() {
 		if err != nil {
 			for _, in := range created {
-				in.stop()
-				delete(m.inputs, in.name)
+				in.stop() // never published
 			}
 			err = &StartError{Policy: p.Name, Err: err}
 		}
@@ -241,10 +250,13 @@ func (m *Manager) addPolicy(p config.Policy) (err error) {
 			rp.modules = append(rp.modules, rm)
 		}
 	}
-	// Everything built: attach (cannot fail).
+	// Everything built: attach (cannot fail), then publish.
 	for _, ri := range rp.inputs {
 		mods := rp.modulesOf(ri)
 		ri.in.Do(func(i int, b *event.Bus) { rp.attach(b, mods, i) })
+	}
+	m.mu.Lock()
+	for _, ri := range rp.inputs {
 		ri.users[p.Name] = true
 	}
 	for _, ri := range created {
@@ -253,6 +265,7 @@ func (m *Manager) addPolicy(p config.Policy) (err error) {
 	}
 	m.policies[p.Name] = rp
 	clear(m.cache)
+	m.mu.Unlock()
 	m.log.Info("policy started", "policy", p.Name, "taps", taps, "modules", len(rp.modules))
 	return nil
 }
@@ -433,17 +446,19 @@ func (m *Manager) Wait(ctx context.Context) error {
 // RemovePolicy stops a policy: its handlers are detached and inputs no
 // other policy uses are stopped.
 func (m *Manager) RemovePolicy(name string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.ops.Lock()
+	defer m.ops.Unlock()
 	rp, ok := m.policies[name]
 	if !ok {
 		return errf(ErrNotFound, "policy '%s' does not exist", name)
 	}
-	m.removeLocked(rp)
+	m.remove(rp)
 	return nil
 }
 
-func (m *Manager) removeLocked(rp *runPolicy) {
+// remove unpublishes a policy under mu, then detaches its handlers and
+// stops the inputs no other policy uses, without mu. ops is held.
+func (m *Manager) remove(rp *runPolicy) {
 	mine := map[event.Clock]bool{}
 	for _, rm := range rp.modules {
 		for _, h := range rm.shards {
@@ -453,37 +468,49 @@ func (m *Manager) removeLocked(rp *runPolicy) {
 	for _, c := range rp.chains {
 		mine[c] = true
 	}
+	var detach, stop []*runInput
+	m.mu.Lock()
 	for _, ri := range rp.inputs {
 		if !ri.users[rp.cfg.Name] {
 			continue
 		}
-		ri.in.Do(func(_ int, b *event.Bus) { b.Detach(func(c event.Clock) bool { return mine[c] }) })
 		delete(ri.users, rp.cfg.Name)
 		if len(ri.users) == 0 {
-			ri.stop()
 			delete(m.inputs, ri.name)
-			m.log.Info("input stopped", "input", ri.name)
+			stop = append(stop, ri)
+		} else {
+			detach = append(detach, ri)
 		}
 	}
 	delete(m.policies, rp.cfg.Name)
 	clear(m.cache)
+	m.mu.Unlock()
+	for _, ri := range detach {
+		ri.in.Do(func(_ int, b *event.Bus) { b.Detach(func(c event.Clock) bool { return mine[c] }) })
+	}
+	for _, ri := range stop {
+		ri.stop()
+		m.log.Info("input stopped", "input", ri.name)
+	}
 	m.log.Info("policy removed", "policy", rp.cfg.Name)
 }
 
 // RemoveTap deletes a tap and every policy using it.
 func (m *Manager) RemoveTap(name string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.ops.Lock()
+	defer m.ops.Unlock()
 	if _, ok := m.taps[name]; !ok {
 		return errf(ErrNotFound, "tap '%s' does not exist", name)
 	}
 	for _, rp := range m.policies {
 		if slices.Contains(rp.taps, name) {
-			m.removeLocked(rp)
+			m.remove(rp)
 		}
 	}
+	m.mu.Lock()
 	delete(m.taps, name)
 	m.tapOrder = slices.DeleteFunc(m.tapOrder, func(s string) bool { return s == name })
+	m.mu.Unlock()
 	return nil
 }
 
