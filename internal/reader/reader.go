@@ -31,9 +31,11 @@ import (
 
 // Config is what the command line asks for.
 type Config struct {
-	File           string
-	Input          string // "pcap" (default); "dnstap" is not available yet
-	Periods        int    // 1..10, default 5
+	File  string
+	Input string // "pcap" (default); "dnstap" is not available yet
+	// Periods is --periods, 1..10; 0 when not given: 5, and with
+	// [RunPolicies] each policy's own window_config.
+	Periods        int
 	DeepSampleRate int    // percent, default 100
 	HostSpec       string // -H
 	BPF            string // -b
@@ -54,6 +56,11 @@ type Config struct {
 // ErrInterrupted is returned when ctx ended before the file did.
 var ErrInterrupted = errors.New("interrupted")
 
+// ErrNothing is returned (wrapped, with the reason) when a run summarized
+// nothing: the capture held no packet, or no policy rendered any output.
+// Nothing is written then.
+var ErrNothing = errors.New("nothing to summarize")
+
 // Result is what Run learned besides the JSON.
 type Result struct {
 	Packets  uint64
@@ -72,7 +79,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer, log *slog.Logger) (Resu
 		return res, fmt.Errorf("unknown input type %q (want pcap)", cfg.Input)
 	}
 	if cfg.Periods == 0 {
-		cfg.Periods = 5
+		cfg.Periods = config.DefaultVisor().Periods
 	}
 	if cfg.Periods < 1 || cfg.Periods > 10 {
 		return res, fmt.Errorf("--periods must be between 1 and 10, got %d", cfg.Periods)
@@ -122,6 +129,9 @@ func Run(ctx context.Context, cfg Config, out io.Writer, log *slog.Logger) (Resu
 	readErr := wait(ctx, m, cfg.Progress)
 	_, _, res.Packets = m.Progress()
 	res.Duration = time.Since(start)
+	if readErr == nil && res.Packets == 0 {
+		return res, fmt.Errorf("%s: no packets: %w", cfg.File, ErrNothing)
+	}
 
 	win, n := periodsQuery(cfg.Periods)
 	all, err := m.Metrics(pol.Name, win, n)
