@@ -29,6 +29,8 @@ Usage:
   pktvisor-reader (-h | --help)
   pktvisor-reader --version
 
+FILE "-" reads the capture from standard input (pcap or pcapng).
+
 Options:
   -i INPUT               Input type of FILE: pcap (pcap or pcapng). [default: pcap]
   --max-deep-sample N    Percentage of packets that update sketches (top-N, cardinality,

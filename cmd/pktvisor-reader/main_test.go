@@ -192,3 +192,30 @@ visor:
 		}
 	}
 }
+
+// TestStdin: FILE "-" reads the capture from standard input, a pipe.
+func TestStdin(t *testing.T) {
+	data, err := os.ReadFile(fixture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved := os.Stdin
+	os.Stdin = r
+	defer func() { os.Stdin = saved; r.Close() }()
+	go func() { w.Write(data); w.Close() }()
+	code, stdout, stderr := runReader(t, "--periods", "1", "-")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var doc map[string]map[string]map[string]any
+	if err := json.Unmarshal([]byte(stdout), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc["1m"]["packets"]["udp"] != float64(140) {
+		t.Errorf("udp = %v, want 140", doc["1m"]["packets"]["udp"])
+	}
+}

@@ -45,7 +45,7 @@ func RunPolicies(ctx context.Context, cfg Config, configFile string, out io.Writ
 		for _, k := range []string{"iface", "pcap_source", "workers"} {
 			delete(c, k)
 		}
-		c["pcap_file"] = cfg.File
+		maps.Copy(c, fileConfig(cfg))
 		if cfg.HostSpec != "" {
 			c["host_spec"] = cfg.HostSpec
 		}

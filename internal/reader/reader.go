@@ -100,7 +100,8 @@ func Run(ctx context.Context, cfg Config, out io.Writer, log *slog.Logger) (Resu
 
 	v := config.Visor{HostSpec: cfg.HostSpec, BPF: cfg.BPF, Periods: cfg.Periods, MaxDeepSample: cfg.DeepSampleRate}
 	tap, pol := config.DefaultTapPolicy("", v, nil, handler.Defaults())
-	tap.Config = map[string]any{"pcap_file": cfg.File, "workers": uint64(workers)}
+	tap.Config = fileConfig(cfg)
+	tap.Config["workers"] = uint64(workers)
 	if cfg.HostSpec != "" {
 		tap.Config["host_spec"] = cfg.HostSpec
 	}
@@ -212,15 +213,24 @@ func wait(ctx context.Context, m *policy.Manager, progress io.Writer) error {
 				continue
 			}
 			d, t, n := m.Progress()
-			pct := 0.0
-			if t > 0 {
-				pct = 100 * float64(d) / float64(t)
+			fmt.Fprintf(progress, "\r\033[K%d packets, %.0f packets/s", n, float64(n-lastN)/now.Sub(last).Seconds())
+			if t > 0 { // not for a pipe or standard input: the size is unknown
+				fmt.Fprintf(progress, ", %.1f%%", 100*float64(d)/float64(t))
 			}
-			fmt.Fprintf(progress, "\r\033[K%d packets, %.0f packets/s, %.1f%%", n,
-				float64(n-lastN)/now.Sub(last).Seconds(), pct)
 			last, lastN = now, n
 		}
 	}
+}
+
+// fileConfig is the part of a pcap tap's config that makes it read
+// cfg.File: pcap_file, and for "-" the input's internal key for standard
+// input (pcap_file then only names it).
+func fileConfig(cfg Config) map[string]any {
+	c := map[string]any{"pcap_file": cfg.File}
+	if cfg.File == "-" {
+		c["_internal_stdin"] = true
+	}
+	return c
 }
 
 // periodsQuery returns how pktvisor-reader renders P periods: the single

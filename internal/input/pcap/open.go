@@ -35,7 +35,7 @@ const (
 // first documentedKeys are listed in the error for an unknown key.
 var Keys = []string{"iface", "bpf", "host_spec", "pcap_source", "pcap_file",
 	"tcp_packet_reassembly_cache_limit", "debug", "workers", "prefilter_ports", "prefilter_drop", "xdp_mode", "_internal_tap_name",
-	"_internal_no_map"}
+	"_internal_no_map", "_internal_stdin"}
 
 const documentedKeys = 11
 
@@ -84,6 +84,9 @@ type params struct {
 	xdpE          ebpfcap.Mode
 	loopback      bool
 	noMap         bool // read pcap_file with read(2), not mapped (tests)
+	// stdin reads the capture from standard input (pktvisor-reader's
+	// FILE "-") instead of opening pcap_file, which only names it.
+	stdin bool
 }
 
 func parseParams(cfg map[string]any) (*params, error) {
@@ -92,7 +95,11 @@ func parseParams(cfg map[string]any) (*params, error) {
 			return nil, input.Invalid("%s is an invalid/unsupported config for a pcap input. The valid configs are: %s", k, strings.Join(Keys[:documentedKeys], ", "))
 		}
 	}
-	p := &params{file: stringOf(cfg["pcap_file"]), expr: stringOf(cfg["bpf"]), noMap: cfg["_internal_no_map"] == true}
+	p := &params{file: stringOf(cfg["pcap_file"]), expr: stringOf(cfg["bpf"]), noMap: cfg["_internal_no_map"] == true,
+		stdin: cfg["_internal_stdin"] == true}
+	if p.stdin && p.file == "" {
+		p.file = "-"
+	}
 	if len(p.expr) > MaxFilterLen {
 		return nil, input.Invalid("bpf: the expression is %d bytes, longer than the %d-byte limit", len(p.expr), MaxFilterLen)
 	}
