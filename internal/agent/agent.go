@@ -142,6 +142,10 @@ func run(args []string, stdout, stderr io.Writer, ready *readiness) int {
 		fmt.Fprintf(stderr, "pktvisord: %v\n", err)
 		return 2
 	}
+	if err := config.CheckInert(v, fs); err != nil {
+		fmt.Fprintf(stderr, "pktvisord: %v\n", err)
+		return 2
+	}
 	if v.Daemon && ready == nil {
 		pid, err := daemonize(args)
 		var ce *childError
