@@ -49,6 +49,22 @@ func init() {
 	})
 }
 
+// MaxWorkers bounds the workers key: each live worker owns a capture ring
+// (tens of MB) and its decoder; more is a configuration error. A live
+// input runs at most one worker per CPU (see [liveWorkers]).
+const MaxWorkers = 64
+
+// liveWorkers is the number of workers of a live input asked for n (0:
+// the default): one per CPU, and never more, since more workers than
+// CPUs only add rings and wake-ups. The effective number is the input's
+// "workers" in its info.
+func liveWorkers(n int) int {
+	if n == 0 {
+		return runtime.NumCPU()
+	}
+	return min(n, runtime.NumCPU())
+}
+
 // MaxFilterLen bounds a bpf expression: libpcap's optimizer is
 // superlinear in it, and a filter of a few KB already takes seconds.
 const MaxFilterLen = 4096
@@ -75,7 +91,7 @@ type params struct {
 	hosts         decode.HostSpec // host_spec and the interface's addresses
 	ifaceAddrs    decode.HostSpec // the interface's addresses alone
 	tcpFlows      int
-	workers       int // 0: one per CPU (live), 1 (file)
+	workers       int // 0: one per CPU (live), 1 (file); at most MaxWorkers
 	iface         string
 	source        string
 	prefilter     []uint16
@@ -113,8 +129,15 @@ func parseParams(cfg map[string]any) (*params, error) {
 			p.tcpFlows = int(n)
 		}
 	}
-	if n, ok := cfg["workers"].(uint64); ok && n > 0 {
-		p.workers = int(n)
+	if v, ok := cfg["workers"]; ok {
+		n, ok := v.(uint64)
+		if !ok {
+			return nil, input.Invalid("workers: %q is not a number of workers (1 to %d)", stringOf(v), MaxWorkers)
+		}
+		if n > MaxWorkers {
+			return nil, input.Invalid("workers: %d is above the limit of %d", n, MaxWorkers)
+		}
+		p.workers = int(n) // 0: the default
 	}
 	if v, ok := cfg["prefilter_ports"]; ok {
 		// af_xdp and ebpf only: the kernel program passes on (uncopied)
@@ -181,9 +204,7 @@ func Open(ctx context.Context, c input.Config) (input.Stream, error) {
 		}
 	}
 	p.loopback, _ = netif.IsLoopback(p.iface)
-	if p.workers == 0 {
-		p.workers = runtime.NumCPU()
-	}
+	p.workers = liveWorkers(p.workers)
 	b, fallbacks, err := openBackend(p, autoChain)
 	if err != nil {
 		if errors.Is(err, input.ErrInvalid) {
