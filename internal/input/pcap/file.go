@@ -46,6 +46,8 @@ type file struct {
 	r       *pcapfile.Reader
 	name    string // the file's path, or "standard input", for errors
 	workers int
+	// holdsStdin is set while this input holds stdinTaken.
+	holdsStdin atomic.Bool
 	// filters are one compiled bpf matcher per worker (a matcher is
 	// single-goroutine), nil without bpf.
 	filters []func([]byte) bool
@@ -86,6 +88,7 @@ func openFile(p *params) (input.Stream, error) {
 		return nil, input.Invalid("pcap_file: %v", err)
 	}
 	f := &file{p: p, r: r, name: name, workers: max(p.workers, 1)}
+	f.holdsStdin.Store(p.stdin)
 	if lt := decode.LinkType(r.LinkType()); !lt.Supported() {
 		f.Close()
 		return nil, input.Invalid("%s: unsupported link type %d in the file header (supported: %s)", name, lt, SupportedLinks)
@@ -106,10 +109,10 @@ func openFile(p *params) (input.Stream, error) {
 func (f *file) Workers() int   { return f.workers }
 func (f *file) Recorded() bool { return true }
 
-// Close implements input.Stream; it releases standard input.
+// Close implements input.Stream; it releases standard input (once).
 func (f *file) Close() {
 	f.r.Close()
-	if f.p.stdin {
+	if f.holdsStdin.Swap(false) {
 		stdinTaken.Store(false)
 	}
 }
