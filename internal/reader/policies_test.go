@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pktvisor-go/pktvisor/internal/config"
 )
 
 const policyYAML = `version: "1.0"
@@ -190,5 +192,39 @@ func TestNothingSummarized(t *testing.T) {
 	}
 	if out.Len() != 0 {
 		t.Errorf("RunPolicies wrote %q", out.String())
+	}
+}
+
+// TestPolicyPeriods: a policy's periods come from its window_config,
+// merged into its modules; handlers that differ give the smallest.
+func TestPolicyPeriods(t *testing.T) {
+	mods := func(ns ...any) []config.Module {
+		var out []config.Module
+		for _, n := range ns {
+			c := map[string]any{}
+			if n != nil {
+				c["num_periods"] = n
+			}
+			out = append(out, config.Module{Config: c})
+		}
+		return out
+	}
+	cases := []struct {
+		name string
+		p    config.Policy
+		want int
+	}{
+		{"no window_config", config.Policy{Modules: mods(uint64(1))}, 4},
+		{"window_config", config.Policy{WindowConfig: map[string]any{"num_periods": uint64(1)}, Modules: mods(uint64(1), uint64(1))}, 1},
+		{"handlers differ", config.Policy{WindowConfig: map[string]any{"deep_sample_rate": uint64(50)}, Modules: mods(uint64(3), uint64(2))}, 2},
+		{"a handler without num_periods", config.Policy{WindowConfig: map[string]any{}, Modules: mods(uint64(7), nil)}, 4},
+		{"no modules", config.Policy{WindowConfig: map[string]any{}}, 4},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := policyPeriods(tc.p, 4); got != tc.want {
+				t.Errorf("policyPeriods = %d, want %d", got, tc.want)
+			}
+		})
 	}
 }
