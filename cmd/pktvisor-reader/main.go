@@ -29,18 +29,23 @@ Usage:
   pktvisor-reader (-h | --help)
   pktvisor-reader --version
 
+FILE "-" reads the capture from standard input (pcap or pcapng).
+
 Options:
   -i INPUT               Input type of FILE: pcap (pcap or pcapng). [default: pcap]
   --max-deep-sample N    Percentage of packets that update sketches (top-N, cardinality,
                          quantiles), 1-100. [default: 100]
   --periods P            Number of 60 s periods to keep, 1-10. With 1 the output is the
                          single bucket ("1m"), else the merged window ("<P>m"). [default: 5]
+                         With --config, the default of policies without window_config.
   -b BPF                 Only analyze packets matching this tcpdump filter expression.
   -H HOSTSPEC            Comma-separated CIDRs of the monitored host(s), for in/out
                          direction, e.g. 192.168.0.0/24,2001:db8::/48.
   --config FILE          Run FILE through the policies of this pktvisord YAML file
                          instead of the default handlers (each pcap tap reads FILE);
-                         prints what /api/v1/policies/__all/metrics/window/P shows.
+                         prints each policy as /api/v1/policies/NAME/metrics/window/P
+                         shows it, P being the policy's num_periods (bucket 0 with 1;
+                         the smallest when its handlers differ).
   --geo-city FILE        GeoLite2/GeoIP2 City database (not supported by this build yet).
   --geo-asn FILE         GeoLite2/GeoIP2 ASN database (not supported by this build yet).
   -v                     Verbose log output.
@@ -49,7 +54,9 @@ Options:
 
 The JSON document goes to stdout; logs and progress go to stderr. The exit
 status is 0 on success, 1 when the file could not be read to its end (what
-was summarized before the error is still printed), 2 on a usage error.
+was summarized before the error is still printed) or held nothing to
+summarize (no packet, or no policy rendered anything: nothing is printed),
+2 on a usage error.
 `
 
 func main() {
@@ -101,6 +108,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
+	if !fs.Changed("periods") {
+		*periods = 0 // the default, or each policy's own with --config
+	}
 	cfg := reader.Config{
 		File:           fs.Arg(0),
 		Input:          *input,

@@ -144,3 +144,78 @@ func TestEveryCaptureSurvives(t *testing.T) {
 }
 
 func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
+
+// TestConfigPeriods: with --config and no --periods, a policy with one
+// period gives its bucket; a capture without packets is exit status 1.
+func TestConfigPeriods(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "p.yaml")
+	os.WriteFile(cfg, []byte(`version: "1.0"
+visor:
+  taps:
+    wire:
+      input_type: pcap
+      config:
+        iface: eth9
+  policies:
+    p1:
+      kind: collection
+      input:
+        tap: wire
+        input_type: pcap
+      handlers:
+        window_config:
+          num_periods: 1
+        modules:
+          net:
+            type: net
+`), 0o644)
+	code, stdout, stderr := runReader(t, "--config", cfg, fixture)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var doc map[string]map[string]map[string]map[string]any
+	if err := json.Unmarshal([]byte(stdout), &doc); err != nil {
+		t.Fatalf("%v: %q", err, stdout)
+	}
+	if got := doc["p1"]["p1-wire-net"]["packets"]["events"]; got != float64(140) {
+		t.Errorf("p1 packets.events = %v, want 140; stdout %s", got, stdout)
+	}
+
+	whole, _ := os.ReadFile(fixture)
+	empty := filepath.Join(dir, "empty.pcap")
+	os.WriteFile(empty, whole[:24], 0o644)
+	for _, args := range [][]string{{empty}, {"--config", cfg, empty}} {
+		code, stdout, stderr := runReader(t, args...)
+		if code != 1 || stdout != "" || !strings.Contains(stderr, "no packets") {
+			t.Errorf("%v: exit %d stdout %q stderr %q; want 1, nothing, \"no packets\"", args, code, stdout, stderr)
+		}
+	}
+}
+
+// TestStdin: FILE "-" reads the capture from standard input, a pipe.
+func TestStdin(t *testing.T) {
+	data, err := os.ReadFile(fixture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved := os.Stdin
+	os.Stdin = r
+	defer func() { os.Stdin = saved; r.Close() }()
+	go func() { w.Write(data); w.Close() }()
+	code, stdout, stderr := runReader(t, "--periods", "1", "-")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var doc map[string]map[string]map[string]any
+	if err := json.Unmarshal([]byte(stdout), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc["1m"]["packets"]["udp"] != float64(140) {
+		t.Errorf("udp = %v, want 140", doc["1m"]["packets"]["udp"])
+	}
+}

@@ -160,6 +160,10 @@ func run(args []string, stdout, stderr io.Writer, ready *readiness) int {
 		fmt.Fprintf(stderr, "pktvisord: %v\n", err)
 		return 2
 	}
+	if err := config.CheckInert(v, fs); err != nil {
+		fmt.Fprintf(stderr, "pktvisord: %v\n", err)
+		return 2
+	}
 	scfg := serverConfig(v, fv)
 	if err := scfg.Check(); err != nil {
 		fmt.Fprintf(stderr, "pktvisord: %v\n", err)

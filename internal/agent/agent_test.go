@@ -35,6 +35,11 @@ func TestQuickExits(t *testing.T) {
 	os.WriteFile(emptyToken, nil, 0o600)
 	twoDocs := filepath.Join(dir, "two.yaml")
 	os.WriteFile(twoDocs, []byte("version: \"1.0\"\nvisor:\n  config:\n    port: 1\n---\nvisor:\n  config:\n    admin_api: true\n"), 0o644)
+	// noHost cannot be bound: a case whose options pass every check
+	// ends at once instead of serving.
+	const noHost = "256.0.0.1"
+	otelYAML := filepath.Join(dir, "otel.yaml")
+	os.WriteFile(otelYAML, []byte("version: \"1.0\"\nvisor:\n  config:\n    admin_api: true\n    host: 256.0.0.1\n    otel_host: collector\n"), 0o644)
 	cases := []struct {
 		name string
 		args []string
@@ -71,6 +76,24 @@ func TestQuickExits(t *testing.T) {
 		{"empty token file", []string{"--admin-api", "--admin-token-file", emptyToken}, 1, "", "holds no token"},
 		{"missing pcap dir", []string{"--admin-api", "--pcap-file-dir", filepath.Join(dir, "none")}, 2, "", "--pcap-file-dir: stat "},
 		{"missing token file", []string{"--admin-api", "--admin-token-file", filepath.Join(dir, "none")}, 1, "", "no such file"},
+		{"service registry not yet", []string{"--iana-service-port-registry", filepath.Join(dir, "none.csv"), "--admin-api", "-l", noHost}, 2, "",
+			"pktvisord: --iana-service-port-registry: the IANA service name registry is not supported by this version yet\n"},
+		{"default service registry not yet", []string{"--default-service-registry", "x.csv", "--admin-api", "-l", noHost}, 2, "",
+			"pktvisord: --default-service-registry: the IANA service name registry is not supported by this version yet\n"},
+		{"otel host not yet", []string{"--otel-host", "collector", "--admin-api", "-l", noHost}, 2, "",
+			"pktvisord: --otel-host: OTLP export is not supported by this version yet\n"},
+		{"otel port not yet", []string{"--otel-port", "4317", "--admin-api", "-l", noHost}, 2, "", "--otel-port: OTLP export is not supported"},
+		{"otel path not yet", []string{"--otel-path", "/v1/m", "--admin-api", "-l", noHost}, 2, "", "--otel-path: OTLP export is not supported"},
+		{"otel interval not yet", []string{"--otel-interval", "60", "--admin-api", "-l", noHost}, 2, "", "--otel-interval: OTLP export is not supported"},
+		{"otel tls not yet", []string{"--otel-tls", "--otel-tls-cert", "c", "--otel-tls-key", "k", "--admin-api", "-l", noHost}, 2, "", "--otel-tls: OTLP export is not supported"},
+		{"otel tls cert not yet", []string{"--otel-tls-cert", "c", "--admin-api", "-l", noHost}, 2, "", "--otel-tls-cert: OTLP export is not supported"},
+		{"geo cache not yet", []string{"--geo-cache-size", "5", "--admin-api", "-l", noHost}, 2, "",
+			"pktvisord: --geo-cache-size: GeoIP/ASN enrichment is not supported by this version yet\n"},
+		{"otel host in yaml", []string{"--config", otelYAML}, 2, "", "--otel-host: OTLP export is not supported"},
+		{"tls cert without tls", []string{"--tls-cert", "c.pem", "--tls-key", "k.pem", "--admin-api", "-l", noHost}, 2, "",
+			"pktvisord: --tls-cert/--tls-key need --tls (without it the server would serve plain HTTP)\n"},
+		{"tls key without tls", []string{"--tls-key", "k.pem", "--admin-api", "-l", noHost}, 2, "", "need --tls"},
+		{"tls off wins", []string{"--tls=false", "--tls-cert", "c.pem", "--tls-key", "k.pem", "--admin-api", "-l", noHost}, 2, "", "need --tls"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -79,5 +102,37 @@ func TestQuickExits(t *testing.T) {
 				t.Errorf("exit %d stdout %q stderr %q; want %d, %q, %q", code, out, errs, tc.code, tc.out, tc.err)
 			}
 		})
+	}
+}
+
+// TestHelpMarks: --help says which options do nothing (accepted for
+// compatibility) and which are rejected until their feature exists.
+func TestHelpMarks(t *testing.T) {
+	code, out, _ := runAgent("--help")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	line := func(flag string) string {
+		for _, l := range strings.Split(out, "\n") {
+			if f := strings.Fields(l); len(f) > 0 && (f[0] == flag || strings.HasPrefix(f[0], flag+"[")) {
+				return l
+			}
+		}
+		t.Fatalf("no %s line in --help:\n%s", flag, out)
+		return ""
+	}
+	for _, flag := range []string{"--no-track", "--prometheus", "--cp-disable", "--cp-token", "--cp-url", "--cp-custom", "--cp-path"} {
+		if l := line(flag); !strings.Contains(l, "accepted for compatibility, no effect") {
+			t.Errorf("%s: %q does not say it has no effect", flag, l)
+		}
+	}
+	for _, flag := range []string{"--otel", "--otel-host", "--otel-tls-key", "--geo-city", "--geo-cache-size",
+		"--default-geo-asn", "--iana-service-port-registry", "--default-service-registry"} {
+		if l := line(flag); !strings.Contains(l, "not supported by this version yet") {
+			t.Errorf("%s: %q does not say it is not supported yet", flag, l)
+		}
+	}
+	if l := line("--admin-api"); strings.Contains(l, "compatibility") || strings.Contains(l, "not supported") {
+		t.Errorf("--admin-api is marked: %q", l)
 	}
 }

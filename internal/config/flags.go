@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -33,13 +34,14 @@ type FlagValues struct {
 func Flags(fs *pflag.FlagSet) *FlagValues {
 	fv := &FlagValues{Visor: DefaultVisor()}
 	for _, o := range options() {
+		usage := helpOf(o)
 		switch f := fv.Visor.field(o.key).(type) {
 		case *string:
-			fs.StringVarP(f, o.long, o.short, *f, o.usage)
+			fs.StringVarP(f, o.long, o.short, *f, usage)
 		case *bool:
-			fs.BoolVarP(f, o.long, o.short, *f, o.usage)
+			fs.BoolVarP(f, o.long, o.short, *f, usage)
 		case *int:
-			fs.IntVarP(f, o.long, o.short, *f, o.usage)
+			fs.IntVarP(f, o.long, o.short, *f, usage)
 		}
 	}
 	fs.StringVar(&fv.ConfigFile, "config", "", "read options, taps and policies from this YAML `FILE` (one document, at most 16 MiB)")
@@ -132,4 +134,70 @@ func ReadTokenFile(path string) (token string, loose bool, err error) {
 		return "", false, fmt.Errorf("--admin-token-file: %s holds no token", path)
 	}
 	return token, st.Mode().Perm()&0o044 != 0, nil
+}
+
+// compatOnly are the options accepted for compatibility with pktvisor
+// that do nothing here, with their --help text.
+var compatOnly = map[string]string{
+	"no_track":   "accepted for compatibility, no effect: this agent sends no usage data",
+	"prometheus": "accepted for compatibility, no effect: Prometheus output is always on",
+	"cp_disable": "accepted for compatibility, no effect: there is no crash reporter",
+	"cp_token":   "accepted for compatibility, no effect: there is no crash reporter",
+	"cp_url":     "accepted for compatibility, no effect: there is no crash reporter",
+	"cp_custom":  "accepted for compatibility, no effect: there is no crash reporter",
+	"cp_path":    "accepted for compatibility, no effect: there is no crash reporter",
+}
+
+// Features this version does not have yet, named in the error of their
+// options.
+const (
+	featureGeo      = "GeoIP/ASN enrichment"
+	featureOTel     = "OTLP export"
+	featureServices = "the IANA service name registry"
+)
+
+// notYet maps the options of features this version does not have yet to
+// the feature: [CheckInert] rejects them, --help says so.
+var notYet = map[string]string{
+	"geo_city": featureGeo, "geo_asn": featureGeo, "geo_cache_size": featureGeo,
+	"default_geo_city": featureGeo, "default_geo_asn": featureGeo,
+	"otel": featureOTel, "otel_host": featureOTel, "otel_port": featureOTel, "otel_path": featureOTel,
+	"otel_interval": featureOTel, "otel_tls": featureOTel, "otel_tls_cert": featureOTel, "otel_tls_key": featureOTel,
+	"iana_service_port_registry": featureServices, "default_service_registry": featureServices,
+}
+
+// helpOf is the --help text of option o.
+func helpOf(o option) string {
+	if h, ok := compatOnly[o.key]; ok {
+		return h
+	}
+	if _, ok := notYet[o.key]; ok {
+		return o.usage + " (not supported by this version yet)"
+	}
+	return o.usage
+}
+
+// CheckInert returns an error for an option that pktvisord would accept
+// and then ignore: one of a feature this version does not have yet (set
+// on the command line fs, which may be nil, or to a value other than its
+// default in the file), with "--otel-host: OTLP export is not supported
+// by this version yet", and --tls-cert or --tls-key without --tls
+// ("--tls-cert/--tls-key need --tls"; pktvisor serves plain HTTP then).
+// Options are checked in --help order. Call it with [Merge]'s result.
+func CheckInert(v Visor, fs *pflag.FlagSet) error {
+	def := DefaultVisor()
+	for _, o := range options() {
+		feature, ok := notYet[o.key]
+		if !ok {
+			continue
+		}
+		changed := fs != nil && fs.Changed(o.long)
+		if changed || !reflect.DeepEqual(v.field(o.key), def.field(o.key)) {
+			return &Error{Msg: fmt.Sprintf("--%s: %s is not supported by this version yet", o.long, feature)}
+		}
+	}
+	if !v.TLS && (v.TLSCert != "" || v.TLSKey != "") {
+		return &Error{Msg: "--tls-cert/--tls-key need --tls (without it the server would serve plain HTTP)"}
+	}
+	return nil
 }

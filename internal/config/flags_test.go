@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -162,5 +163,57 @@ func TestReadTokenFile(t *testing.T) {
 	}
 	if _, _, err := ReadTokenFile(filepath.Join(dir, "none")); err == nil || !strings.Contains(err.Error(), "no such file") {
 		t.Errorf("missing file: %v", err)
+	}
+}
+
+// TestCheckInert: an option of a feature not built yet is rejected when it
+// is given, even at its default value, and --tls-cert/--tls-key need --tls.
+func TestCheckInert(t *testing.T) {
+	tests := []struct {
+		name    string
+		yaml    string
+		args    []string
+		wantErr string
+	}{
+		{name: "defaults"},
+		{name: "tls with cert", args: []string{"--tls", "--tls-cert", "c", "--tls-key", "k"}},
+		{name: "crashpad accepted", args: []string{"--cp-token", "t", "--no-track", "--prometheus"}},
+		{name: "otel host at its default", args: []string{"--otel-host", "localhost"},
+			wantErr: "--otel-host: OTLP export is not supported by this version yet"},
+		{name: "geo cache in yaml", yaml: "    geo_cache_size: 5\n",
+			wantErr: "--geo-cache-size: GeoIP/ASN enrichment is not supported by this version yet"},
+		{name: "yaml at the defaults", yaml: "    otel_port: 4318\n    geo_cache_size: 10000\n"},
+		{name: "first in help order", args: []string{"--otel-path", "/x", "--geo-cache-size", "1"},
+			wantErr: "--geo-cache-size: GeoIP/ASN enrichment is not supported by this version yet"},
+		{name: "registry", args: []string{"--default-service-registry", "r.csv"},
+			wantErr: "--default-service-registry: the IANA service name registry is not supported by this version yet"},
+		{name: "tls cert in yaml", yaml: "    tls_cert: c.pem\n",
+			wantErr: "--tls-cert/--tls-key need --tls (without it the server would serve plain HTTP)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var file *File
+			if tt.yaml != "" {
+				f, err := Parse([]byte(head + "  config:\n" + tt.yaml))
+				if err != nil {
+					t.Fatal(err)
+				}
+				file = f
+			}
+			fs := pflag.NewFlagSet("pktvisord", pflag.ContinueOnError)
+			fs.SetOutput(io.Discard)
+			fv := Flags(fs)
+			if err := fs.Parse(tt.args); err != nil {
+				t.Fatal(err)
+			}
+			v, err := Merge(file, fv, fs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = CheckInert(v, fs)
+			if got := fmt.Sprint(err); (tt.wantErr == "" && err != nil) || (tt.wantErr != "" && got != tt.wantErr) {
+				t.Errorf("err = %v, want %q", err, tt.wantErr)
+			}
+		})
 	}
 }

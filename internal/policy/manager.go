@@ -33,7 +33,18 @@ type ManagerConfig struct {
 	Global         map[string]map[string]any // global_handler_config
 	Open           Opener                    // nil: input.Open
 	Log            *slog.Logger
+	// MaxTaps and MaxPolicies bound the taps and policies the manager
+	// holds (0: DefaultMaxTaps, DefaultMaxPolicies): each policy holds
+	// handler shards per worker, and the admin API may add them.
+	MaxTaps     int
+	MaxPolicies int
 }
+
+// The default limits of a Manager's taps and policies.
+const (
+	DefaultMaxTaps     = 256
+	DefaultMaxPolicies = 256
+)
 
 // Manager runs taps, input streams and collection policies, and answers
 // the REST API. Its methods are safe for concurrent use (control plane
@@ -108,6 +119,12 @@ func NewManager(ctx context.Context, cfg ManagerConfig) *Manager {
 	if cfg.Open == nil {
 		cfg.Open = input.Open
 	}
+	if cfg.MaxTaps <= 0 {
+		cfg.MaxTaps = DefaultMaxTaps
+	}
+	if cfg.MaxPolicies <= 0 {
+		cfg.MaxPolicies = DefaultMaxPolicies
+	}
 	return &Manager{ctx: ctx, cfg: cfg, log: cfg.Log, taps: map[string]config.Tap{},
 		policies: map[string]*runPolicy{}, inputs: map[string]*runInput{}}
 }
@@ -121,15 +138,19 @@ func (m *Manager) Close() {
 	}
 }
 
-// AddTaps registers taps; a name already defined is ErrExists.
+// AddTaps registers taps, all or none; a name already defined is
+// ErrExists, a tap beyond ManagerConfig.MaxTaps ErrInvalid.
 func (m *Manager) AddTaps(taps ...config.Tap) error {
 	m.ops.Lock()
 	defer m.ops.Unlock()
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for _, t := range taps {
+	for i, t := range taps {
 		if _, ok := m.taps[t.Name]; ok {
 			return errf(ErrExists, "tap '%s' already exists", t.Name)
+		}
+		if len(m.taps)+i >= m.cfg.MaxTaps {
+			return errf(ErrInvalid, "tap '%s': the limit of %d taps is reached", t.Name, m.cfg.MaxTaps)
 		}
 	}
 	for _, t := range taps {
@@ -165,6 +186,9 @@ func (m *Manager) addPolicy(p config.Policy) (err error) {
 	// The maps are read under ops (see Manager); mu is taken to publish.
 	if _, ok := m.policies[p.Name]; ok {
 		return errf(ErrExists, "policy with name '%s' already defined", p.Name)
+	}
+	if len(m.policies) >= m.cfg.MaxPolicies {
+		return errf(ErrInvalid, "policy '%s': the limit of %d policies is reached", p.Name, m.cfg.MaxPolicies)
 	}
 	if p.Chained {
 		// Upstream handlers must be able to filter for the rest (dns

@@ -459,3 +459,56 @@ func TestKernelFilteredReachesNet(t *testing.T) {
 		return p["filtered"] == uint64(450) && p["events"] == uint64(452)
 	})
 }
+
+// TestLimits: taps and policies beyond the manager's limits are refused
+// with ErrInvalid (400 from the API) naming the limit, and leave nothing
+// behind; the defaults are DefaultMaxTaps and DefaultMaxPolicies.
+func TestLimits(t *testing.T) {
+	var mocks []*mock.Source
+	m := NewManager(context.Background(), ManagerConfig{Periods: 5, DeepSampleRate: 100, Open: testOpener(&mocks),
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), MaxTaps: 3, MaxPolicies: 2})
+	t.Cleanup(m.Close)
+	load(t, m, fileDoc) // taps file and wire, policy p1
+	tap := func(name string) config.Tap {
+		return config.Tap{Name: name, InputType: "pcap", Config: map[string]any{"iface": "eth0"}}
+	}
+	if err := m.AddTaps(tap("t3"), tap("t4")); !errors.Is(err, ErrInvalid) || err.Error() != "tap 't4': the limit of 3 taps is reached" {
+		t.Errorf("a 4th tap: err = %v", err)
+	}
+	if len(m.Taps()) != 2 {
+		t.Errorf("a refused batch left %d taps, want 2", len(m.Taps()))
+	}
+	if err := m.AddTaps(tap("t3")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.AddPolicy([]byte(strings.Replace(policyDoc, "%s", "a", 1))); err != nil {
+		t.Fatal(err)
+	}
+	_, err := m.AddPolicy([]byte(strings.Replace(policyDoc, "%s", "b", 1)))
+	if !errors.Is(err, ErrInvalid) || err.Error() != "policy 'b': the limit of 2 policies is reached" {
+		t.Errorf("a 3rd policy: err = %v", err)
+	}
+	if _, err := m.Policy("b"); !errors.Is(err, ErrNotFound) {
+		t.Error("the refused policy runs")
+	}
+	if err := m.RemovePolicy("a"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.AddPolicy([]byte(strings.Replace(policyDoc, "%s", "b", 1))); err != nil {
+		t.Errorf("after a removal: %v", err)
+	}
+
+	d := NewManager(context.Background(), ManagerConfig{Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	t.Cleanup(d.Close)
+	for i := range DefaultMaxTaps {
+		if err := d.AddTaps(tap(fmt.Sprint("t", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := d.AddTaps(tap("one-more")); !errors.Is(err, ErrInvalid) {
+		t.Errorf("tap %d with the default limit: err = %v", DefaultMaxTaps+1, err)
+	}
+	if DefaultMaxTaps != 256 || DefaultMaxPolicies != 256 {
+		t.Errorf("defaults %d taps, %d policies; want 256 each", DefaultMaxTaps, DefaultMaxPolicies)
+	}
+}

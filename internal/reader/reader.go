@@ -31,9 +31,11 @@ import (
 
 // Config is what the command line asks for.
 type Config struct {
-	File           string
-	Input          string // "pcap" (default); "dnstap" is not available yet
-	Periods        int    // 1..10, default 5
+	File  string
+	Input string // "pcap" (default); "dnstap" is not available yet
+	// Periods is --periods, 1..10; 0 when not given: 5, and with
+	// [RunPolicies] each policy's own window_config.
+	Periods        int
 	DeepSampleRate int    // percent, default 100
 	HostSpec       string // -H
 	BPF            string // -b
@@ -54,6 +56,11 @@ type Config struct {
 // ErrInterrupted is returned when ctx ended before the file did.
 var ErrInterrupted = errors.New("interrupted")
 
+// ErrNothing is returned (wrapped, with the reason) when a run summarized
+// nothing: the capture held no packet, or no policy rendered any output.
+// Nothing is written then.
+var ErrNothing = errors.New("nothing to summarize")
+
 // Result is what Run learned besides the JSON.
 type Result struct {
 	Packets  uint64
@@ -72,7 +79,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer, log *slog.Logger) (Resu
 		return res, fmt.Errorf("unknown input type %q (want pcap)", cfg.Input)
 	}
 	if cfg.Periods == 0 {
-		cfg.Periods = 5
+		cfg.Periods = config.DefaultVisor().Periods
 	}
 	if cfg.Periods < 1 || cfg.Periods > 10 {
 		return res, fmt.Errorf("--periods must be between 1 and 10, got %d", cfg.Periods)
@@ -93,7 +100,8 @@ func Run(ctx context.Context, cfg Config, out io.Writer, log *slog.Logger) (Resu
 
 	v := config.Visor{HostSpec: cfg.HostSpec, BPF: cfg.BPF, Periods: cfg.Periods, MaxDeepSample: cfg.DeepSampleRate}
 	tap, pol := config.DefaultTapPolicy("", v, nil, handler.Defaults())
-	tap.Config = map[string]any{"pcap_file": cfg.File, "workers": uint64(workers)}
+	tap.Config = fileConfig(cfg)
+	tap.Config["workers"] = uint64(workers)
 	if cfg.HostSpec != "" {
 		tap.Config["host_spec"] = cfg.HostSpec
 	}
@@ -122,6 +130,9 @@ func Run(ctx context.Context, cfg Config, out io.Writer, log *slog.Logger) (Resu
 	readErr := wait(ctx, m, cfg.Progress)
 	_, _, res.Packets = m.Progress()
 	res.Duration = time.Since(start)
+	if readErr == nil && res.Packets == 0 {
+		return res, fmt.Errorf("%s: no packets: %w", cfg.File, ErrNothing)
+	}
 
 	win, n := periodsQuery(cfg.Periods)
 	all, err := m.Metrics(pol.Name, win, n)
@@ -202,15 +213,24 @@ func wait(ctx context.Context, m *policy.Manager, progress io.Writer) error {
 				continue
 			}
 			d, t, n := m.Progress()
-			pct := 0.0
-			if t > 0 {
-				pct = 100 * float64(d) / float64(t)
+			fmt.Fprintf(progress, "\r\033[K%d packets, %.0f packets/s", n, float64(n-lastN)/now.Sub(last).Seconds())
+			if t > 0 { // not for a pipe or standard input: the size is unknown
+				fmt.Fprintf(progress, ", %.1f%%", 100*float64(d)/float64(t))
 			}
-			fmt.Fprintf(progress, "\r\033[K%d packets, %.0f packets/s, %.1f%%", n,
-				float64(n-lastN)/now.Sub(last).Seconds(), pct)
 			last, lastN = now, n
 		}
 	}
+}
+
+// fileConfig is the part of a pcap tap's config that makes it read
+// cfg.File: pcap_file, and for "-" the input's internal key for standard
+// input (pcap_file then only names it).
+func fileConfig(cfg Config) map[string]any {
+	c := map[string]any{"pcap_file": cfg.File}
+	if cfg.File == "-" {
+		c["_internal_stdin"] = true
+	}
+	return c
 }
 
 // periodsQuery returns how pktvisor-reader renders P periods: the single

@@ -2,8 +2,10 @@ package pcap
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"os"
 	"sync"
 	"sync/atomic"
 
@@ -35,13 +37,17 @@ const (
 )
 
 // file is a pcap input on a capture file (pcap_file): mapped when it is a
-// regular file, read otherwise. With one worker the reading goroutine
-// feeds it; with several, frames are spread over them by flow hash, so
-// both directions of a conversation meet on one worker.
+// regular file, read otherwise; standard input is always read with
+// read(2). With one worker the reading goroutine feeds it; with several,
+// frames are spread over them by flow hash, so both directions of a
+// conversation meet on one worker.
 type file struct {
 	p       *params
 	r       *pcapfile.Reader
+	name    string // the file's path, or "standard input", for errors
 	workers int
+	// holdsStdin is set while this input holds stdinTaken.
+	holdsStdin atomic.Bool
 	// filters are one compiled bpf matcher per worker (a matcher is
 	// single-goroutine), nil without bpf.
 	filters []func([]byte) bool
@@ -51,25 +57,48 @@ type file struct {
 	decoders atomic.Pointer[[]*Decoder] // set by Run, for Info
 }
 
+// stdinTaken is set while an input reads standard input: a second
+// input would read the bytes the first one misses.
+var stdinTaken atomic.Bool
+
+// errStdinTaken is the error of a second input on standard input.
+var errStdinTaken = errors.New("standard input is already read by another input: one tap, with one input config, can read it")
+
 func openFile(p *params) (input.Stream, error) {
-	open := pcapfile.OpenMapped
-	if p.noMap {
-		open = pcapfile.Open
+	name := p.file
+	var r *pcapfile.Reader
+	var err error
+	switch {
+	case p.stdin:
+		if !stdinTaken.CompareAndSwap(false, true) {
+			return nil, input.Invalid("pcap_file: %v", errStdinTaken)
+		}
+		name = "standard input"
+		// Read, never mapped: a regular file on standard input may be
+		// truncated under the reader without a fault to catch.
+		if r, err = pcapfile.NewReader(os.Stdin); err != nil {
+			stdinTaken.Store(false)
+			return nil, input.Invalid("pcap_file: read capture header of %s: %v", name, err)
+		}
+	case p.noMap:
+		r, err = pcapfile.Open(p.file)
+	default:
+		r, err = pcapfile.OpenMapped(p.file)
 	}
-	r, err := open(p.file)
 	if err != nil {
 		return nil, input.Invalid("pcap_file: %v", err)
 	}
+	f := &file{p: p, r: r, name: name, workers: max(p.workers, 1)}
+	f.holdsStdin.Store(p.stdin)
 	if lt := decode.LinkType(r.LinkType()); !lt.Supported() {
-		r.Close()
-		return nil, input.Invalid("%s: unsupported link type %d in the file header (supported: %s)", p.file, lt, SupportedLinks)
+		f.Close()
+		return nil, input.Invalid("%s: unsupported link type %d in the file header (supported: %s)", name, lt, SupportedLinks)
 	}
-	f := &file{p: p, r: r, workers: max(p.workers, 1)}
 	if p.expr != "" {
 		for range f.workers {
 			m, err := bpfc.Compile(p.expr, r.LinkType(), int(r.Snaplen()))
 			if err != nil {
-				r.Close()
+				f.Close()
 				return nil, input.Invalid("bpf %q: %v", p.expr, err)
 			}
 			f.filters = append(f.filters, m)
@@ -80,7 +109,14 @@ func openFile(p *params) (input.Stream, error) {
 
 func (f *file) Workers() int   { return f.workers }
 func (f *file) Recorded() bool { return true }
-func (f *file) Close()         { f.r.Close() }
+
+// Close implements input.Stream; it releases standard input (once).
+func (f *file) Close() {
+	f.r.Close()
+	if f.holdsStdin.Swap(false) {
+		stdinTaken.Store(false)
+	}
+}
 
 func (f *file) Info() map[string]any {
 	info := map[string]any{"pcap_source": "file", "pcap_file": f.p.file, "host_spec": f.p.hosts.String()}
@@ -94,7 +130,8 @@ func (f *file) Info() map[string]any {
 
 func (f *file) Counters() input.Counters { return input.Counters{Packets: f.packets.Load()} }
 
-// Progress implements input.Progress.
+// Progress implements input.Progress; total is -1 when the size is
+// unknown (a pipe, standard input).
 func (f *file) Progress() (done, total int64, packets uint64) {
 	return f.offset.Load(), f.r.Size(), f.packets.Load()
 }
@@ -257,7 +294,7 @@ func (f *file) runParallel(ctx context.Context, ws []*input.Worker, ds []*Decode
 	if readErr == nil {
 		for _, err := range faults {
 			if err != nil {
-				return fmt.Errorf("%s: %w", f.p.file, err)
+				return fmt.Errorf("%s: %w", f.name, err)
 			}
 		}
 	}
@@ -308,7 +345,7 @@ func (f *file) guard(named bool, fn func() error) error {
 	var err error
 	if fault := f.r.Guard(func() { err = fn() }); fault != nil {
 		if named {
-			fault = fmt.Errorf("%s: %w", f.p.file, fault)
+			fault = fmt.Errorf("%s: %w", f.name, fault)
 		}
 		return fault
 	}
@@ -332,13 +369,13 @@ func (f *file) scan(ctx context.Context, frame func(rec *pcapfile.Record)) error
 			return nil
 		}
 		if err != nil {
-			return fmt.Errorf("%s: %w", f.p.file, err)
+			return fmt.Errorf("%s: %w", f.name, err)
 		}
 		if rec.LinkType != lastLink {
 			// pcapng files may mix interfaces of several link types.
 			if !decode.LinkType(rec.LinkType).Supported() {
 				return fmt.Errorf("%s: at byte offset %d: unsupported link type %d (supported: %s)",
-					f.p.file, rec.Offset, rec.LinkType, SupportedLinks)
+					f.name, rec.Offset, rec.LinkType, SupportedLinks)
 			}
 			lastLink = rec.LinkType
 		}

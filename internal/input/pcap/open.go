@@ -35,7 +35,7 @@ const (
 // first documentedKeys are listed in the error for an unknown key.
 var Keys = []string{"iface", "bpf", "host_spec", "pcap_source", "pcap_file",
 	"tcp_packet_reassembly_cache_limit", "debug", "workers", "prefilter_ports", "prefilter_drop", "xdp_mode", "_internal_tap_name",
-	"_internal_no_map"}
+	"_internal_no_map", "_internal_stdin"}
 
 const documentedKeys = 11
 
@@ -47,6 +47,22 @@ func init() {
 		Validate:   Validate,
 		Open:       Open,
 	})
+}
+
+// MaxWorkers bounds the workers key: each live worker owns a capture ring
+// (tens of MB) and its decoder; more is a configuration error. A live
+// input runs at most one worker per CPU (see [liveWorkers]).
+const MaxWorkers = 64
+
+// liveWorkers is the number of workers of a live input asked for n (0:
+// the default): one per CPU, and never more, since more workers than
+// CPUs only add rings and wake-ups. The effective number is the input's
+// "workers" in its info.
+func liveWorkers(n int) int {
+	if n == 0 {
+		return runtime.NumCPU()
+	}
+	return min(n, runtime.NumCPU())
 }
 
 // MaxFilterLen bounds a bpf expression: libpcap's optimizer is
@@ -75,7 +91,7 @@ type params struct {
 	hosts         decode.HostSpec // host_spec and the interface's addresses
 	ifaceAddrs    decode.HostSpec // the interface's addresses alone
 	tcpFlows      int
-	workers       int // 0: one per CPU (live), 1 (file)
+	workers       int // 0: one per CPU (live), 1 (file); at most MaxWorkers
 	iface         string
 	source        string
 	prefilter     []uint16
@@ -84,6 +100,9 @@ type params struct {
 	xdpE          ebpfcap.Mode
 	loopback      bool
 	noMap         bool // read pcap_file with read(2), not mapped (tests)
+	// stdin reads the capture from standard input (pktvisor-reader's
+	// FILE "-") instead of opening pcap_file, which only names it.
+	stdin bool
 }
 
 func parseParams(cfg map[string]any) (*params, error) {
@@ -92,7 +111,11 @@ func parseParams(cfg map[string]any) (*params, error) {
 			return nil, input.Invalid("%s is an invalid/unsupported config for a pcap input. The valid configs are: %s", k, strings.Join(Keys[:documentedKeys], ", "))
 		}
 	}
-	p := &params{file: stringOf(cfg["pcap_file"]), expr: stringOf(cfg["bpf"]), noMap: cfg["_internal_no_map"] == true}
+	p := &params{file: stringOf(cfg["pcap_file"]), expr: stringOf(cfg["bpf"]), noMap: cfg["_internal_no_map"] == true,
+		stdin: cfg["_internal_stdin"] == true}
+	if p.stdin && p.file == "" {
+		p.file = "-"
+	}
 	if len(p.expr) > MaxFilterLen {
 		return nil, input.Invalid("bpf: the expression is %d bytes, longer than the %d-byte limit", len(p.expr), MaxFilterLen)
 	}
@@ -106,8 +129,15 @@ func parseParams(cfg map[string]any) (*params, error) {
 			p.tcpFlows = int(n)
 		}
 	}
-	if n, ok := cfg["workers"].(uint64); ok && n > 0 {
-		p.workers = int(n)
+	if v, ok := cfg["workers"]; ok {
+		n, ok := v.(uint64)
+		if !ok {
+			return nil, input.Invalid("workers: %q is not a number of workers (1 to %d)", stringOf(v), MaxWorkers)
+		}
+		if n > MaxWorkers {
+			return nil, input.Invalid("workers: %d is above the limit of %d", n, MaxWorkers)
+		}
+		p.workers = int(n) // 0: the default
 	}
 	if v, ok := cfg["prefilter_ports"]; ok {
 		// af_xdp and ebpf only: the kernel program passes on (uncopied)
@@ -174,9 +204,7 @@ func Open(ctx context.Context, c input.Config) (input.Stream, error) {
 		}
 	}
 	p.loopback, _ = netif.IsLoopback(p.iface)
-	if p.workers == 0 {
-		p.workers = runtime.NumCPU()
-	}
+	p.workers = liveWorkers(p.workers)
 	b, fallbacks, err := openBackend(p, autoChain)
 	if err != nil {
 		if errors.Is(err, input.ErrInvalid) {

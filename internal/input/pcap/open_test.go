@@ -2,6 +2,7 @@ package pcap
 
 import (
 	"errors"
+	"runtime"
 	"slices"
 	"testing"
 
@@ -68,5 +69,50 @@ func TestBadFilterNamesTheFilter(t *testing.T) {
 	_, _, err := openBackend(&params{iface: "cap0", source: "auto", expr: "port x"}, chain)
 	if !errors.Is(err, input.ErrInvalid) || err.Error() != `bpf "port x": syntax error` {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestWorkers: workers above MaxWorkers or not a number is an error; a
+// live input runs at most one worker per CPU.
+func TestWorkers(t *testing.T) {
+	cases := []struct {
+		name    string
+		v       any
+		want    int
+		wantErr string
+	}{
+		{"default", nil, 0, ""},
+		{"one", uint64(1), 1, ""},
+		{"at the limit", uint64(MaxWorkers), MaxWorkers, ""},
+		{"above the limit", uint64(MaxWorkers + 1), 0, "workers: 65 is above the limit of 64"},
+		{"huge", uint64(1 << 40), 0, "workers: 1099511627776 is above the limit of 64"},
+		{"negative", "-1", 0, `workers: "-1" is not a number of workers (1 to 64)`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := map[string]any{"iface": "eth0"}
+			if tc.v != nil {
+				cfg["workers"] = tc.v
+			}
+			p, err := parseParams(cfg)
+			if tc.wantErr != "" {
+				if !errors.Is(err, input.ErrInvalid) || err.Error() != tc.wantErr {
+					t.Fatalf("err = %v, want %q (ErrInvalid)", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || p.workers != tc.want {
+				t.Fatalf("workers %d, err %v; want %d", p.workers, err, tc.want)
+			}
+		})
+	}
+	for _, n := range []int{0, 1, 48, MaxWorkers} {
+		want := min(n, runtime.NumCPU())
+		if n == 0 {
+			want = runtime.NumCPU()
+		}
+		if got := liveWorkers(n); got != want {
+			t.Errorf("liveWorkers(%d) = %d, want %d (%d CPUs)", n, got, want, runtime.NumCPU())
+		}
 	}
 }
