@@ -63,7 +63,7 @@ func (m *Manager) AddPolicy(doc []byte) (map[string]api.Policy, error) {
 	if err != nil {
 		return nil, errf(ErrInvalid, "%v", err)
 	}
-	if err := m.addPolicy(ps[0]); err != nil {
+	if _, err := m.addPolicy(ps[0], false); err != nil {
 		return nil, err
 	}
 	return m.Policy(ps[0].Name)

@@ -6,10 +6,13 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/pktvisor-go/pktvisor/internal/capture/pcapfile"
 	"github.com/pktvisor-go/pktvisor/internal/decode"
@@ -437,5 +440,31 @@ visor:
 	close(release)
 	if err := <-done; err == nil || !strings.Contains(err.Error(), "slow0 gone") {
 		t.Fatalf("slow policy: %v", err)
+	}
+}
+
+// TestPcapFilePipeRefused: a pcap_file that is a named pipe would block
+// the agent until a writer comes: it is refused at once.
+func TestPcapFilePipeRefused(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "cap.fifo")
+	if err := unix.Mkfifo(fifo, 0o600); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	m := NewManager(context.Background(), ManagerConfig{Periods: 1, DeepSampleRate: 100,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	defer m.Close()
+	load(t, m, "visor:\n  taps:\n    f:\n      input_type: pcap\n      config:\n        pcap_file: "+fifo+"\n")
+	done := make(chan error, 1)
+	go func() {
+		_, err := m.AddPolicy([]byte("visor:\n  policies:\n    p:\n      kind: collection\n      input:\n        tap: f\n        input_type: pcap\n      handlers:\n        modules:\n          n:\n            type: net\n"))
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "is not a regular file") || !errors.Is(err, ErrInvalid) {
+			t.Fatalf("pcap_file on a pipe: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a pcap_file on a named pipe blocked the manager")
 	}
 }

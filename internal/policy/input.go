@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/pktvisor-go/pktvisor/internal/event"
 	"github.com/pktvisor-go/pktvisor/internal/input"
@@ -25,6 +26,7 @@ type Input struct {
 	ctx     context.Context
 	cancel  context.CancelFunc
 	once    sync.Once
+	stopped sync.Once
 	ran     bool
 	done    chan struct{} // closed when Run has returned
 	log     *slog.Logger
@@ -92,12 +94,34 @@ func (in *Input) Err() error {
 	return in.err
 }
 
+// stopGrace is how long Stop waits for a stream to see its context end
+// before it closes the stream under it, and then again before it gives up.
+const stopGrace = time.Second
+
 // Stop stops the stream, waits for its workers to end and closes it. The
-// buses (and their handlers' data) stay readable through Do.
-func (in *Input) Stop() {
+// buses (and their handlers' data) stay readable through Do. A worker
+// blocked where the context does not reach (a read from a pipe that has
+// no data) is unblocked by closing the stream after stopGrace; one that
+// still does not end is left behind, logged, after another stopGrace, so
+// that shutdown finishes within seconds whatever an input is doing.
+func (in *Input) Stop() { in.stopped.Do(in.stop) }
+
+func (in *Input) stop() {
 	in.cancel()
-	if in.ran {
-		<-in.done
+	if !in.ran {
+		in.stream.Close()
+		return
+	}
+	select {
+	case <-in.done:
+		in.stream.Close()
+		return
+	case <-time.After(stopGrace):
 	}
 	in.stream.Close()
+	select {
+	case <-in.done:
+	case <-time.After(stopGrace):
+		in.log.Warn("input did not stop; left behind", "input", in.Name)
+	}
 }

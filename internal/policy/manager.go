@@ -161,10 +161,20 @@ func (m *Manager) AddTaps(taps ...config.Tap) error {
 }
 
 // AddPolicies starts policies in order; the first failure is returned and
-// that policy leaves nothing behind (those before it keep running).
+// that policy leaves nothing behind (those before it keep running). Inputs
+// the policies create start once all of them are attached, so policies
+// sharing a capture file all see it from its first packet.
 func (m *Manager) AddPolicies(ps ...config.Policy) error {
+	var created []*runInput
+	defer func() {
+		for _, ri := range created {
+			ri.in.Run()
+		}
+	}()
 	for _, p := range ps {
-		if err := m.addPolicy(p); err != nil {
+		c, err := m.addPolicy(p, true)
+		created = append(created, c...)
+		if err != nil {
 			return err
 		}
 	}
@@ -180,15 +190,17 @@ func inputName(tap string, typ string, cfg map[string]any) string {
 	return tap + "-" + hex.EncodeToString(h[:6])
 }
 
-func (m *Manager) addPolicy(p config.Policy) (err error) {
+// addPolicy starts policy p. With hold set, the inputs it creates are
+// returned instead of run (the caller runs them).
+func (m *Manager) addPolicy(p config.Policy, hold bool) (started []*runInput, err error) {
 	m.ops.Lock()
 	defer m.ops.Unlock()
 	// The maps are read under ops (see Manager); mu is taken to publish.
 	if _, ok := m.policies[p.Name]; ok {
-		return errf(ErrExists, "policy with name '%s' already defined", p.Name)
+		return nil, errf(ErrExists, "policy with name '%s' already defined", p.Name)
 	}
 	if len(m.policies) >= m.cfg.MaxPolicies {
-		return errf(ErrInvalid, "policy '%s': the limit of %d policies is reached", p.Name, m.cfg.MaxPolicies)
+		return nil, errf(ErrInvalid, "policy '%s': the limit of %d policies is reached", p.Name, m.cfg.MaxPolicies)
 	}
 	if p.Chained {
 		// Upstream handlers must be able to filter for the rest (dns
@@ -204,7 +216,7 @@ func (m *Manager) addPolicy(p config.Policy) (err error) {
 		}
 		for _, mod := range p.Modules[:max(len(p.Modules)-1, 0)] {
 			if !slices.Contains(leaders, mod.Type) {
-				return errf(ErrInvalid, "policy '%s': a chain can only continue after %s handlers, not after '%s'", p.Name, strings.Join(leaders, " or "), mod.Type)
+				return nil, errf(ErrInvalid, "policy '%s': a chain can only continue after %s handlers, not after '%s'", p.Name, strings.Join(leaders, " or "), mod.Type)
 			}
 		}
 	}
@@ -215,7 +227,7 @@ func (m *Manager) addPolicy(p config.Policy) (err error) {
 	switch {
 	case p.Tap != "":
 		if _, ok := m.taps[p.Tap]; !ok {
-			return errf(ErrNotFound, "tap '%s' does not exist", p.Tap)
+			return nil, errf(ErrNotFound, "tap '%s' does not exist", p.Tap)
 		}
 		taps = []string{p.Tap}
 	case p.TapSelector != nil:
@@ -225,16 +237,16 @@ func (m *Manager) addPolicy(p config.Policy) (err error) {
 		}
 		taps, err = p.TapSelector.Select(all)
 		if errors.Is(err, config.ErrNoTapMatch) {
-			return ErrNoTapMatch
+			return nil, ErrNoTapMatch
 		}
 		if err != nil {
-			return errf(ErrInvalid, "%v", err)
+			return nil, errf(ErrInvalid, "%v", err)
 		}
 		if len(taps) == 0 {
-			return ErrNoTapMatch
+			return nil, ErrNoTapMatch
 		}
 	default:
-		return errf(ErrInvalid, "policy '%s' has no input.tap or input.tap_selector", p.Name)
+		return nil, errf(ErrInvalid, "policy '%s' has no input.tap or input.tap_selector", p.Name)
 	}
 	rp := &runPolicy{cfg: p, taps: taps}
 	var created []*runInput
@@ -250,7 +262,7 @@ func (m *Manager) addPolicy(p config.Policy) (err error) {
 	// first: a bad handler or filter must not open a capture ring.
 	for _, tn := range taps {
 		if err := m.check(p, tn); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	for _, tn := range taps {
@@ -261,7 +273,7 @@ func (m *Manager) addPolicy(p config.Policy) (err error) {
 		if !ok {
 			ri, err = m.startInput(name, tn, tap.InputType, cfg)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			created = append(created, ri)
 		}
@@ -269,7 +281,7 @@ func (m *Manager) addPolicy(p config.Policy) (err error) {
 		for _, mod := range p.Modules {
 			rm, err := m.buildModule(p, tn, mod, ri)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			rp.modules = append(rp.modules, rm)
 		}
@@ -285,13 +297,18 @@ func (m *Manager) addPolicy(p config.Policy) (err error) {
 	}
 	for _, ri := range created {
 		m.inputs[ri.name] = ri
-		ri.in.Run()
+		if !hold {
+			ri.in.Run()
+		}
 	}
 	m.policies[p.Name] = rp
 	clear(m.cache)
 	m.mu.Unlock()
 	m.log.Info("policy started", "policy", p.Name, "taps", taps, "modules", len(rp.modules))
-	return nil
+	if hold {
+		return created, nil
+	}
+	return nil, nil
 }
 
 // inputConfig merges a tap's config with a policy's input config and filter.

@@ -167,7 +167,17 @@ func start2(ctx context.Context, cfg Config, taps []config.Tap, pols []config.Po
 		m.Close()
 		return nil, err
 	}
-	if err := m.AddPolicies(pols...); err != nil {
+	// Opening a named pipe blocks until a writer comes: an interrupt must
+	// not wait for it (the open is abandoned; the process is ending).
+	started := make(chan error, 1)
+	go func() { started <- m.AddPolicies(pols...) }()
+	var err error
+	select {
+	case err = <-started:
+	case <-ctx.Done():
+		return nil, ErrInterrupted
+	}
+	if err != nil {
 		m.Close()
 		var se *policy.StartError
 		if len(pols) == 1 && errors.As(err, &se) {
@@ -177,6 +187,11 @@ func start2(ctx context.Context, cfg Config, taps []config.Tap, pols []config.Po
 	}
 	return m, nil
 }
+
+// interruptGrace is how long an interrupted run waits for its inputs to
+// end their periods before it renders what it has: a pipe with no data
+// blocks its reader in read(2), where no interrupt reaches it.
+const interruptGrace = 2 * time.Second
 
 // wait waits for every input of m to read its file to the end, writing a
 // progress line to progress (if set) every 250 ms. It returns the first
@@ -205,9 +220,14 @@ func wait(ctx context.Context, m *policy.Manager, progress io.Writer) error {
 			return nil
 		case <-ctx.Done():
 			// The inputs see ctx too: they stop within 64 Ki packets and
-			// end their periods; wait for that.
+			// end their periods; wait for that, but not for a pipe that
+			// has no data.
 			interrupted = true
 			ctx = context.Background()
+			// Closing the inputs unblocks such a read; they then end their
+			// periods, and Wait returns. Handlers stay readable.
+			grace := time.AfterFunc(interruptGrace, m.Close)
+			defer grace.Stop()
 		case now := <-tick.C:
 			if progress == nil {
 				continue
@@ -224,9 +244,10 @@ func wait(ctx context.Context, m *policy.Manager, progress io.Writer) error {
 
 // fileConfig is the part of a pcap tap's config that makes it read
 // cfg.File: pcap_file, and for "-" the input's internal key for standard
-// input (pcap_file then only names it).
+// input (pcap_file then only names it). The reader may read a named pipe,
+// which the agent refuses (it would block the agent).
 func fileConfig(cfg Config) map[string]any {
-	c := map[string]any{"pcap_file": cfg.File}
+	c := map[string]any{"pcap_file": cfg.File, "_internal_allow_pipe": true}
 	if cfg.File == "-" {
 		c["_internal_stdin"] = true
 	}

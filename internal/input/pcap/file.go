@@ -64,6 +64,13 @@ var stdinTaken atomic.Bool
 // errStdinTaken is the error of a second input on standard input.
 var errStdinTaken = errors.New("standard input is already read by another input: one tap, with one input config, can read it")
 
+// regular reports whether path is a regular file (after symlinks); a path
+// that does not exist is left to the open, which names the error.
+func regular(path string) bool {
+	st, err := os.Stat(path)
+	return err != nil || st.Mode().IsRegular()
+}
+
 func openFile(p *params) (input.Stream, error) {
 	name := p.file
 	var r *pcapfile.Reader
@@ -80,6 +87,10 @@ func openFile(p *params) (input.Stream, error) {
 			stdinTaken.Store(false)
 			return nil, input.Invalid("pcap_file: read capture header of %s: %v", name, err)
 		}
+	case !p.allowPipe && !regular(p.file):
+		// A pipe would block the agent until a writer comes, a device
+		// until it has data: pcap_file takes capture files.
+		return nil, input.Invalid("pcap_file: %s is not a regular file", p.file)
 	case p.noMap:
 		r, err = pcapfile.Open(p.file)
 	default:

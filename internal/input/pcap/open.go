@@ -35,7 +35,7 @@ const (
 // first documentedKeys are listed in the error for an unknown key.
 var Keys = []string{"iface", "bpf", "host_spec", "pcap_source", "pcap_file",
 	"tcp_packet_reassembly_cache_limit", "debug", "workers", "prefilter_ports", "prefilter_drop", "xdp_mode", "_internal_tap_name",
-	"_internal_no_map", "_internal_stdin"}
+	"_internal_no_map", "_internal_stdin", "_internal_allow_pipe"}
 
 const documentedKeys = 11
 
@@ -103,6 +103,9 @@ type params struct {
 	// stdin reads the capture from standard input (pktvisor-reader's
 	// FILE "-") instead of opening pcap_file, which only names it.
 	stdin bool
+	// allowPipe lets pcap_file name a pipe or device (pktvisor-reader's
+	// FILE); the agent takes regular files only.
+	allowPipe bool
 }
 
 func parseParams(cfg map[string]any) (*params, error) {
@@ -112,7 +115,7 @@ func parseParams(cfg map[string]any) (*params, error) {
 		}
 	}
 	p := &params{file: stringOf(cfg["pcap_file"]), expr: stringOf(cfg["bpf"]), noMap: cfg["_internal_no_map"] == true,
-		stdin: cfg["_internal_stdin"] == true}
+		stdin: cfg["_internal_stdin"] == true, allowPipe: cfg["_internal_allow_pipe"] == true}
 	if p.stdin && p.file == "" {
 		p.file = "-"
 	}
