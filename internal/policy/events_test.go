@@ -468,3 +468,53 @@ func TestPcapFilePipeRefused(t *testing.T) {
 		t.Fatal("a pcap_file on a named pipe blocked the manager")
 	}
 }
+
+// stuck is a stream whose Run ignores its context: it ends only when
+// Close is called (a read from a pipe that has no data), or never.
+type stuck struct {
+	closed chan struct{}
+	never  bool
+}
+
+func (s *stuck) Workers() int             { return 1 }
+func (s *stuck) Info() map[string]any     { return map[string]any{} }
+func (s *stuck) Counters() input.Counters { return input.Counters{} }
+func (s *stuck) Recorded() bool           { return false }
+func (s *stuck) Close() {
+	select {
+	case <-s.closed:
+	default:
+		close(s.closed)
+	}
+}
+func (s *stuck) Run(context.Context, []*input.Worker) error {
+	if s.never {
+		select {}
+	}
+	<-s.closed
+	return errors.New("closed")
+}
+
+// TestStopBounded: stopping an input finishes within seconds whatever its
+// stream is doing: one blocked past its context is closed under it, one
+// that never returns is left behind.
+func TestStopBounded(t *testing.T) {
+	for _, never := range []bool{false, true} {
+		s := &stuck{closed: make(chan struct{}), never: never}
+		in := NewInput(context.Background(), "stuck", s, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		in.Run()
+		start := time.Now()
+		in.Stop()
+		in.Stop() // idempotent
+		took := time.Since(start)
+		if took > 3*stopGrace {
+			t.Errorf("never %v: Stop took %v", never, took)
+		}
+		select {
+		case <-s.closed:
+		default:
+			t.Errorf("never %v: the stream was not closed", never)
+		}
+		t.Logf("never %v: Stop took %v", never, took.Round(time.Millisecond))
+	}
+}
