@@ -79,6 +79,11 @@ type Bus struct {
 
 	started bool
 	lastTS  int64
+
+	// OnChange, when set, runs after every Attach and Detach, on the
+	// goroutine that changes the bus (the engine, with the worker paused).
+	// An input that keeps the bus's lists at hand refreshes them there.
+	OnChange func()
 }
 
 type attached struct {
@@ -102,13 +107,23 @@ func (b *Bus) Attach(c Clock, kinds ...Kind) {
 	}
 	b.all = append(b.all, attached{c, slices.Clone(kinds)})
 	b.rebuild()
+	if b.OnChange != nil {
+		b.OnChange()
+	}
 }
 
 // Detach removes the consumers for which drop returns true.
 func (b *Bus) Detach(drop func(Clock) bool) {
 	b.all = slices.DeleteFunc(b.all, func(a attached) bool { return drop(a.c) })
 	b.rebuild()
+	if b.OnChange != nil {
+		b.OnChange()
+	}
 }
+
+// PacketConsumers returns the packet fan-out list; the caller must not
+// change it, and must fetch it again after OnChange.
+func (b *Bus) PacketConsumers() []PacketConsumer { return b.packets }
 
 // Consumers returns the attached consumers, in order.
 func (b *Bus) Consumers() []Clock {

@@ -52,11 +52,15 @@ type Decoder struct {
 	// bus is sink when it is the engine's *event.Bus: its methods are then
 	// called directly (no interface dispatch per event) and its wants read
 	// inline.
-	bus  *event.Bus
-	sink event.Sink
-	dec  *decode.Decoder
-	asm  *tcpasm.Assembler
-	pkt  decode.Packet
+	bus *event.Bus
+	// The bus's packet list and wants, kept here for the per-frame path
+	// and refreshed by the bus's OnChange.
+	packets           []event.PacketConsumer
+	wantDNS, wantDHCP bool
+	sink              event.Sink
+	dec               *decode.Decoder
+	asm               *tcpasm.Assembler
+	pkt               decode.Packet
 
 	tcpFlows int
 
@@ -80,13 +84,24 @@ type Decoder struct {
 // NewDecoder returns a decoder feeding sink.
 func NewDecoder(cfg DecoderConfig, sink event.Sink) *Decoder {
 	bus, _ := sink.(*event.Bus)
-	return &Decoder{
+	d := &Decoder{
 		sink:     sink,
 		bus:      bus,
 		dec:      decode.NewDecoder(decode.Config{Hosts: cfg.Hosts}),
 		filter:   cfg.Filter,
 		tcpFlows: cfg.TCPFlows,
 	}
+	if bus != nil {
+		bus.OnChange = d.refresh
+		d.refresh()
+	}
+	return d
+}
+
+// refresh copies the bus's packet list and wants (see Decoder.packets).
+func (d *Decoder) refresh() {
+	d.packets = d.bus.PacketConsumers()
+	d.wantDNS, d.wantDHCP = d.bus.WantsDNS(), d.bus.WantsDHCP()
 }
 
 // Stats returns the decoder's counters.
@@ -171,7 +186,9 @@ func (d *Decoder) Frame(link decode.LinkType, data []byte, ts int64, wireLen int
 		return
 	}
 	if d.bus != nil {
-		d.bus.Packet(pkt)
+		for _, c := range d.packets {
+			c.Packet(pkt)
+		}
 	} else {
 		d.sink.Packet(pkt)
 	}
@@ -198,14 +215,14 @@ func (d *Decoder) Frame(link decode.LinkType, data []byte, ts int64, wireLen int
 
 func (d *Decoder) wantsDNS() bool {
 	if d.bus != nil {
-		return d.bus.WantsDNS()
+		return d.wantDNS
 	}
 	return d.sink.Wants(event.KindDNS)
 }
 
 func (d *Decoder) wantsDHCP() bool {
 	if d.bus != nil {
-		return d.bus.WantsDHCP()
+		return d.wantDHCP
 	}
 	return d.sink.Wants(event.KindDHCP)
 }
