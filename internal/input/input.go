@@ -81,6 +81,13 @@ type Stream interface {
 	Close()
 }
 
+// Interrupter is implemented by streams whose Run can block where its
+// context does not reach (a read from a pipe that has no data): Interrupt
+// unblocks it, and may be called while Run runs.
+type Interrupter interface {
+	Interrupt()
+}
+
 // Progress is implemented by streams that read something of known size
 // (files): done and total bytes, and the packets delivered so far.
 type Progress interface {

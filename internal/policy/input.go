@@ -95,15 +95,16 @@ func (in *Input) Err() error {
 }
 
 // stopGrace is how long Stop waits for a stream to see its context end
-// before it closes the stream under it, and then again before it gives up.
+// before it interrupts it, and then again before it gives up.
 const stopGrace = time.Second
 
 // Stop stops the stream, waits for its workers to end and closes it. The
 // buses (and their handlers' data) stay readable through Do. A worker
 // blocked where the context does not reach (a read from a pipe that has
-// no data) is unblocked by closing the stream after stopGrace; one that
-// still does not end is left behind, logged, after another stopGrace, so
-// that shutdown finishes within seconds whatever an input is doing.
+// no data) is interrupted after stopGrace (input.Interrupter); one that
+// still does not end is left behind, logged and unclosed, after another
+// stopGrace, so that shutdown finishes within seconds whatever an input
+// is doing.
 func (in *Input) Stop() { in.stopped.Do(in.stop) }
 
 func (in *Input) stop() {
@@ -118,9 +119,12 @@ func (in *Input) stop() {
 		return
 	case <-time.After(stopGrace):
 	}
-	in.stream.Close()
+	if x, ok := in.stream.(input.Interrupter); ok {
+		x.Interrupt()
+	}
 	select {
 	case <-in.done:
+		in.stream.Close()
 	case <-time.After(stopGrace):
 		in.log.Warn("input did not stop; left behind", "input", in.Name)
 	}

@@ -239,6 +239,20 @@ func (r *Reader) Close() error {
 	return err
 }
 
+// Interrupt unblocks a Next that waits on a pipe or a slow file by closing
+// the file it reads (for a Reader from [NewReader], src when it is an
+// *os.File). It may be called while another goroutine is in Next, which
+// then fails; Close must still be called afterwards, once Next returned.
+func (r *Reader) Interrupt() error {
+	if c := r.closer; c != nil {
+		return c.Close()
+	}
+	if f, ok := r.src.(*os.File); ok {
+		return f.Close()
+	}
+	return nil
+}
+
 // fill returns the next n bytes without consuming them, reading from src
 // as needed, growing the buffer when n exceeds it. n must not exceed
 // bufSize. When src ends or fails first it returns what there is and the

@@ -81,7 +81,8 @@ type Decoder struct {
 	m6    dhcpmsg.V6
 }
 
-// NewDecoder returns a decoder feeding sink.
+// NewDecoder returns a decoder feeding sink. A stream calls it with the
+// worker's lock held: the decoder reads the bus and hooks its OnChange.
 func NewDecoder(cfg DecoderConfig, sink event.Sink) *Decoder {
 	bus, _ := sink.(*event.Bus)
 	d := &Decoder{

@@ -122,6 +122,9 @@ func (f *file) Workers() int   { return f.workers }
 func (f *file) Recorded() bool { return true }
 
 // Close implements input.Stream; it releases standard input (once).
+// Interrupt implements input.Interrupter: a read blocked on a pipe fails.
+func (f *file) Interrupt() { _ = f.r.Interrupt() }
+
 func (f *file) Close() {
 	f.r.Close()
 	if f.holdsStdin.Swap(false) {
@@ -161,7 +164,11 @@ func (f *file) decoder(i int, w *input.Worker) *Decoder {
 func (f *file) Run(ctx context.Context, ws []*input.Worker) error {
 	ds := make([]*Decoder, len(ws))
 	for i, w := range ws {
+		// The decoder reads the bus: with the worker paused, as the engine
+		// changes it.
+		w.Lock()
 		ds[i] = f.decoder(i, w)
+		w.Unlock()
 	}
 	f.decoders.Store(&ds)
 	if len(ws) == 1 {

@@ -74,7 +74,11 @@ func (l *live) Run(ctx context.Context, ws []*input.Worker) error {
 	errs := make([]error, len(ws))
 	ds := make([]*Decoder, len(ws))
 	for i, w := range ws {
+		// The decoder reads the bus: with the worker paused, as the engine
+		// changes it.
+		w.Lock()
 		ds[i] = NewDecoder(cfg, w.Sink)
+		w.Unlock()
 	}
 	l.decoders.Store(&ds)
 	for i, w := range ws {
