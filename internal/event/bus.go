@@ -125,18 +125,6 @@ func (b *Bus) Detach(drop func(Clock) bool) {
 // change it, and must fetch it again after OnChange.
 func (b *Bus) PacketConsumers() []PacketConsumer { return b.packets }
 
-// Consumers returns the attached consumers, in order.
-func (b *Bus) Consumers() []Clock {
-	out := make([]Clock, len(b.all))
-	for i, a := range b.all {
-		out[i] = a.c
-	}
-	return out
-}
-
-// Implements reports whether c implements the consumer interface of k.
-func Implements(c any, k Kind) bool { return implements(c, k) }
-
 func implements(c any, k Kind) bool {
 	switch k {
 	case KindPacket:
@@ -222,12 +210,6 @@ func (b *Bus) WantsDHCP() bool { return len(b.dhcp) > 0 }
 
 // DNSRecords implements Sink.
 func (b *Bus) DNSRecords() bool { return b.records }
-
-// Started reports whether the consumers' first period has begun.
-func (b *Bus) Started() bool { return b.started }
-
-// LastTS is the latest event time seen (0 before any).
-func (b *Bus) LastTS() int64 { return b.lastTS }
 
 // Begin implements Sink.
 func (b *Bus) Begin(ts int64) {

@@ -33,15 +33,6 @@ func (k Kind) String() string {
 	return "unknown"
 }
 
-// Kinds returns every kind, in order.
-func Kinds() []Kind {
-	out := make([]Kind, numKinds)
-	for i := range out {
-		out[i] = Kind(i)
-	}
-	return out
-}
-
 // Packet is one decoded packet (L2-L4 headers and the transport payload).
 type Packet = decode.Packet
 

@@ -160,9 +160,7 @@ func TestDNSEventsWithoutPackets(t *testing.T) {
 		t.Fatalf("only %d DNS events in the capture", len(evs))
 	}
 	fakeEvents.Store("random", evs)
-	m := NewManager(context.Background(), ManagerConfig{Periods: 1, DeepSampleRate: 100,
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	defer m.Close()
+	m := onePeriodManager(t, nil)
 	doc := `
 visor:
   taps:
@@ -296,9 +294,7 @@ func (s *bothSnap) Render() map[string]any { return s.m }
 // TestHandlerOfPacketsAndDNS: a handler that consumes packets and DNS
 // events gets both from a pcap input.
 func TestHandlerOfPacketsAndDNS(t *testing.T) {
-	m := NewManager(context.Background(), ManagerConfig{Periods: 1, DeepSampleRate: 100,
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	defer m.Close()
+	m := onePeriodManager(t, nil)
 	doc := `
 visor:
   taps:
@@ -341,9 +337,7 @@ func TestCheckedBeforeOpen(t *testing.T) {
 		opened++
 		return nil, errors.New("opened")
 	}
-	m := NewManager(context.Background(), ManagerConfig{Periods: 1, DeepSampleRate: 100, Open: open,
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	defer m.Close()
+	m := onePeriodManager(t, open)
 	load(t, m, "visor:\n  taps:\n    wire:\n      input_type: pcap\n      config:\n        iface: eth0\n")
 	pol := func(input, modules string) []byte {
 		return []byte("visor:\n  policies:\n    p:\n      kind: collection\n      input:\n        tap: wire\n        input_type: pcap\n" +
@@ -391,9 +385,7 @@ func TestSlowOpenDoesNotBlockReaders(t *testing.T) {
 		}
 		return input.Open(ctx, typ, c)
 	}
-	m := NewManager(context.Background(), ManagerConfig{Periods: 1, DeepSampleRate: 100, Open: open,
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	defer m.Close()
+	m := onePeriodManager(t, open)
 	load(t, m, `
 visor:
   taps:
@@ -450,9 +442,7 @@ func TestPcapFilePipeRefused(t *testing.T) {
 	if err := unix.Mkfifo(fifo, 0o600); err != nil {
 		t.Skipf("mkfifo: %v", err)
 	}
-	m := NewManager(context.Background(), ManagerConfig{Periods: 1, DeepSampleRate: 100,
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	defer m.Close()
+	m := onePeriodManager(t, nil)
 	load(t, m, "visor:\n  taps:\n    f:\n      input_type: pcap\n      config:\n        pcap_file: "+fifo+"\n")
 	done := make(chan error, 1)
 	go func() {
@@ -518,4 +508,14 @@ func TestStopBounded(t *testing.T) {
 		}
 		t.Logf("never %v: Stop took %v", never, took.Round(time.Millisecond))
 	}
+}
+
+// onePeriodManager is a manager of one-period policies whose inputs open
+// with open (nil: the registry's); it is closed at the test's end.
+func onePeriodManager(t *testing.T, open Opener) *Manager {
+	t.Helper()
+	m := NewManager(context.Background(), ManagerConfig{Periods: 1, DeepSampleRate: 100, Open: open,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	t.Cleanup(m.Close)
+	return m
 }

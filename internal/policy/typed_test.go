@@ -2,8 +2,6 @@ package policy
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"testing"
 
 	"github.com/pktvisor-go/pktvisor/internal/metric"
@@ -12,9 +10,7 @@ import (
 // TestTreesAreTyped: every leaf every built-in handler renders, with every
 // metric group on, is a typed metric (no renderer has to guess a kind).
 func TestTreesAreTyped(t *testing.T) {
-	m := NewManager(context.Background(), ManagerConfig{Periods: 1, DeepSampleRate: 100,
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	defer m.Close()
+	m := onePeriodManager(t, nil)
 	load(t, m, `
 visor:
   taps:

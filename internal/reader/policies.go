@@ -66,7 +66,7 @@ func RunPolicies(ctx context.Context, cfg Config, configFile string, out io.Writ
 	if len(pols) == 0 {
 		return fmt.Errorf("%s: no policy on a pcap tap to run", configFile)
 	}
-	m, err := start2(ctx, cfg, taps, pols, f.GlobalHandlerConfig, log)
+	m, err := startManager(ctx, cfg, taps, pols, f.GlobalHandlerConfig, log)
 	if err != nil {
 		return err
 	}

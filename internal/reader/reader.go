@@ -119,7 +119,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer, log *slog.Logger) (Resu
 	if log.Enabled(ctx, slog.LevelDebug) {
 		mlog = log
 	}
-	m, err := start2(ctx, cfg, []config.Tap{tap}, []config.Policy{pol}, nil, mlog)
+	m, err := startManager(ctx, cfg, []config.Tap{tap}, []config.Policy{pol}, nil, mlog)
 	if err != nil {
 		if rest, ok := strings.CutPrefix(err.Error(), "bpf "); ok && cfg.BPF != "" {
 			return res, fmt.Errorf("-b %s", rest) // the flag's name, not the tap key's
@@ -157,9 +157,9 @@ func Run(ctx context.Context, cfg Config, out io.Writer, log *slog.Logger) (Resu
 	return res, readErr
 }
 
-// start2 starts a manager for a file run and adds taps and policies; a
+// startManager starts a manager for a file run and adds taps and policies; a
 // policy that fails to start gives its reason, not the manager's wrapping.
-func start2(ctx context.Context, cfg Config, taps []config.Tap, pols []config.Policy,
+func startManager(ctx context.Context, cfg Config, taps []config.Tap, pols []config.Policy,
 	global map[string]map[string]any, log *slog.Logger) (*policy.Manager, error) {
 	m := policy.NewManager(ctx, policy.ManagerConfig{Periods: cfg.Periods, DeepSampleRate: cfg.DeepSampleRate,
 		Global: global, Log: log, Open: cfg.open})

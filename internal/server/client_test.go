@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pktvisor-go/pktvisor/internal/config"
-	"github.com/pktvisor-go/pktvisor/internal/policy"
 	"github.com/pktvisor-go/pktvisor/pkg/api"
 )
 
@@ -19,24 +17,9 @@ import (
 // client: every route the client knows, admin routes with a token, and
 // the errors it reports.
 func TestClient(t *testing.T) {
-	f, err := config.Parse([]byte(realDoc))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := policy.NewManager(context.Background(), policy.ManagerConfig{Periods: 1, DeepSampleRate: 100,
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	defer m.Close()
-	if err := m.AddTaps(f.Taps...); err != nil {
-		t.Fatal(err)
-	}
-	if err := m.AddPolicies(f.Policies...); err != nil {
-		t.Fatal(err)
-	}
+	m := realManager(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if err := m.Wait(ctx); err != nil {
-		t.Fatal(err)
-	}
 	s := New(Config{AdminAPI: true, AdminToken: "s3cret", Version: "9.9", PcapFileDir: "../../testdata/captures"}, m, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	ts := newServer(t, s)
 	c, err := api.New(ts.URL, api.WithToken("s3cret"))

@@ -54,24 +54,7 @@ visor:
 // over a real capture: it parses, has one TYPE per family, carries
 // pktvisor's names, and promtool finds nothing but pktvisor's naming.
 func TestRealExposition(t *testing.T) {
-	f, err := config.Parse([]byte(realDoc))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := policy.NewManager(context.Background(), policy.ManagerConfig{Periods: 1, DeepSampleRate: 100,
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	defer m.Close()
-	if err := m.AddTaps(f.Taps...); err != nil {
-		t.Fatal(err)
-	}
-	if err := m.AddPolicies(f.Policies...); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if err := m.Wait(ctx); err != nil {
-		t.Fatal(err)
-	}
+	m := realManager(t)
 	s := New(Config{PromInstance: "x"}, m, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	ts := newServer(t, s)
 	_, body := do(t, ts, "GET", "/api/v1/policies/default/metrics/prometheus", "", "")
@@ -134,4 +117,29 @@ func TestRealExposition(t *testing.T) {
 	if promtool, err := exec.LookPath("promtool"); err == nil {
 		checkPromtool(t, promtool, body)
 	}
+}
+
+// realManager runs realDoc's policies over its capture to the end; the
+// manager is closed at the test's end.
+func realManager(t *testing.T) *policy.Manager {
+	t.Helper()
+	f, err := config.Parse([]byte(realDoc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := policy.NewManager(context.Background(), policy.ManagerConfig{Periods: 1, DeepSampleRate: 100,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	t.Cleanup(m.Close)
+	if err := m.AddTaps(f.Taps...); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.AddPolicies(f.Policies...); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := m.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return m
 }

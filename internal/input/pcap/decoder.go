@@ -27,16 +27,6 @@ type DecoderConfig struct {
 	Filter func(frame []byte) bool
 }
 
-// Stats counts what a decoder did besides what handlers count.
-type Stats struct {
-	Frames       uint64 // frames given to Frame
-	Filtered     uint64 // dropped by the BPF filter
-	DecodeErrors uint64 // frames the decoder rejected (still packets when L3 parsed)
-	DNSMessages  uint64 // DNS events produced
-	DNSMalformed uint64 // payloads on a DNS port that are not DNS (shorter than a header)
-	DHCPEvents   uint64 // DHCP events produced
-}
-
 // Decoder turns one worker's frames into events: it decodes L2-L4 once,
 // reassembles IP fragments and TCP streams on DNS ports, parses each DNS
 // message and DHCP datagram once, and feeds the sink. It also moves event
@@ -44,7 +34,6 @@ type Stats struct {
 // to the sink with each tick. A Decoder is used by one goroutine.
 type Decoder struct {
 	// The fields every frame touches come first, together.
-	st       Stats
 	started  bool
 	lastTS   int64
 	lastTick int64
@@ -105,21 +94,6 @@ func (d *Decoder) refresh() {
 	d.wantDNS, d.wantDHCP = d.bus.WantsDNS(), d.bus.WantsDHCP()
 }
 
-// Stats returns the decoder's counters.
-func (d *Decoder) Stats() Stats { return d.st }
-
-// DecoderStats returns the L2-L4 decoder's counters.
-func (d *Decoder) DecoderStats() decode.Stats { return d.dec.Stats() }
-
-// TCPStats returns the TCP reassembly counters (zero while no DNS
-// consumer asked for reassembly).
-func (d *Decoder) TCPStats() tcpasm.Stats {
-	if d.asm == nil {
-		return tcpasm.Stats{}
-	}
-	return d.asm.Stats()
-}
-
 // SetCaptureStats records the source's cumulative drop counters, handed
 // to the sink with the next tick.
 func (d *Decoder) SetCaptureStats(drops, ifDrops uint64) { d.osDrops, d.ifDrops = drops, ifDrops }
@@ -160,9 +134,7 @@ func (d *Decoder) Heartbeat(ts int64) {
 // Frame processes one captured frame of link type link, captured at ts
 // (Unix nanoseconds) with wire length wireLen. data is not kept.
 func (d *Decoder) Frame(link decode.LinkType, data []byte, ts int64, wireLen int) {
-	d.st.Frames++
 	if d.filter != nil && !d.filter(data) {
-		d.st.Filtered++
 		return
 	}
 	if !d.started {
@@ -176,12 +148,9 @@ func (d *Decoder) Frame(link decode.LinkType, data []byte, ts int64, wireLen int
 		d.tick(ts)
 	}
 	pkt := &d.pkt
-	if err := d.dec.Decode(link, data, ts, wireLen, pkt); err != nil {
-		d.st.DecodeErrors++
-		if pkt.L3 == decode.L3Unknown {
-			return
-		}
-	}
+	// A decode error past L3 still leaves a packet the net handler counts
+	// (the decoder keeps its own error counters).
+	_ = d.dec.Decode(link, data, ts, wireLen, pkt)
 	if pkt.L3 == decode.L3Unknown {
 		// Not IP (ARP, LLDP, ...): pktvisor's net handler sees only IP.
 		return
@@ -234,7 +203,6 @@ func (d *Decoder) tcpDNS(pkt *decode.Packet, _ bool, msg []byte) {
 
 func (d *Decoder) dnsMessage(pkt *decode.Packet, b []byte, tr event.Transport) {
 	if len(b) < 12 {
-		d.st.DNSMalformed++
 		return
 	}
 	// A parse error past the header still leaves a usable message (header,
@@ -246,7 +214,6 @@ func (d *Decoder) dnsMessage(pkt *decode.Packet, b []byte, tr event.Transport) {
 		records = d.sink.DNSRecords()
 	}
 	_ = d.msg.Parse(b, dnsmsg.ParseOptions{Records: records})
-	d.st.DNSMessages++
 	// Field by field: QueryTime and DnstapType stay zero for packets.
 	ev := &d.dns
 	ev.TS = pkt.TS
@@ -285,7 +252,6 @@ func (d *Decoder) dhcpDatagram(pkt *decode.Packet) {
 		ev.Valid = dhcpmsg.ParseV6Inner(pkt.Payload, &d.m6) == nil
 		ev.V6Msg = &d.m6
 	}
-	d.st.DHCPEvents++
 	if d.bus != nil {
 		d.bus.DHCP(ev)
 	} else {
